@@ -1,0 +1,203 @@
+"""Configuration: frozen dataclasses for features, model and training, with per-language defaults.
+
+A config file (TOML) has the sections ``[features]``, ``[model]`` and ``[train]``; every key can
+also be overridden with ``section.key=value`` strings (``ner train --set model.hidden_size=300``).
+The features and model sections are saved inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+Lang = Literal["en", "zh"]
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """What each token is turned into before the sequence encoder."""
+
+    lang: Lang = "en"
+    word_dim: int = 50  # word embeddings (en) or character unigram embeddings (zh)
+    pretrained: Literal["glove-6b-50d", "none"] = "glove-6b-50d"  # initial word vectors
+    pretrained_max_words: int = 80_000  # most frequent pretrained rows carried in the checkpoint
+    lowercase: bool = True  # word lookup is lower-cased; case survives in chars and casing
+    normalize_digits: bool = True  # every digit becomes 0 for the word lookup
+    word_min_count: int = 1
+    casing_dim: int = 10  # 0 turns the casing feature off
+    char_encoder: Literal["cnn", "lstm", "none"] = "cnn"
+    char_dim: int = 30
+    char_hidden: int = 50  # CNN filters, or BiLSTM output size (both directions together)
+    char_max_len: int = 30  # characters per token seen by the char encoder
+    bigram_dim: int = 0  # zh: embeddings of (this char, next char); 0 turns them off
+    bigram_min_count: int = 2
+    bigram_max_size: int = 80_000
+    softword_dim: int = 0  # zh: embedding of the char's B/M/E/S position in jieba's segmentation
+    lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        if self.word_dim <= 0:
+            raise ValueError("features.word_dim must be positive")
+        if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
+            raise ValueError("features.word_dim must be 50 with pretrained = 'glove-6b-50d'")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The sequence encoder and its regularisation."""
+
+    hidden_size: int = 200  # per direction
+    num_layers: int = 1
+    dropout: float = 0.5  # on the token representation and on the BiLSTM output
+    word_dropout: float = 0.05  # probability of replacing a word id by <unk> while training
+
+    def __post_init__(self) -> None:
+        if self.hidden_size <= 0 or self.num_layers <= 0:
+            raise ValueError("model.hidden_size and model.num_layers must be positive")
+        if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.word_dropout < 1.0):
+            raise ValueError("model.dropout and model.word_dropout must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The optimisation loop."""
+
+    epochs: int = 50
+    patience: int = 10  # stop after this many epochs without a better dev F1
+    batch_size: int = 16
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = 0.015
+    momentum: float = 0.9  # sgd only
+    lr_decay: float = 0.05  # lr / (1 + lr_decay * epoch)
+    weight_decay: float = 1e-8
+    clip: float = 5.0  # max gradient norm; 0 turns clipping off
+    ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
+    seed: int = 1
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    eval_batch_size: int = 128
+    dev_fraction: float = 0.05  # share of train held out as dev when no dev file is given
+    max_train_sentences: int = 0  # 0 uses all; for quick experiments
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0:
+            raise ValueError("train.epochs, train.batch_size and train.lr must be positive")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("train.ema_decay must be in [0, 1)")
+        if not 0.0 < self.dev_fraction < 1.0:
+            raise ValueError("train.dev_fraction must be in (0, 1)")
+
+
+@dataclass(frozen=True)
+class Config:
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Build from nested dicts; unknown sections or keys raise ``ValueError``."""
+        parts: dict[str, Any] = {}
+        for f in fields(cls):
+            section = data.get(f.name, {})
+            if not isinstance(section, dict):
+                raise ValueError(f"config section [{f.name}] must be a table")
+            parts[f.name] = _build(_SECTIONS[f.name], section, f.name)
+        unknown = set(data) - set(parts)
+        if unknown:
+            raise ValueError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+        return cls(**parts)
+
+
+_SECTIONS: dict[str, type] = {"features": FeatureConfig, "model": ModelConfig, "train": TrainConfig}
+
+# Per-language starting points; a config file and --set overrides apply on top.
+LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "en": {},
+    "zh": {
+        "features": {
+            "lang": "zh",
+            "word_dim": 100,
+            "pretrained": "none",
+            "lowercase": False,
+            "normalize_digits": True,
+            "casing_dim": 0,
+            "char_encoder": "none",
+            "bigram_dim": 50,
+            "softword_dim": 20,
+            "lexicon": True,
+        },
+        "train": {"batch_size": 32},
+    },
+}
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    names = {f.name for f in fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    return cls(**values)
+
+
+def _check_literals(obj: Any) -> None:
+    hints = get_type_hints(type(obj))
+    for f in fields(obj):
+        allowed = get_args(hints[f.name]) if getattr(hints[f.name], "__origin__", None) is Literal else ()
+        if allowed and getattr(obj, f.name) not in allowed:
+            raise ValueError(f"{f.name} must be one of {', '.join(map(str, allowed))}, got {getattr(obj, f.name)!r}")
+
+
+def _parse_value(raw: str, target: Any) -> Any:
+    """Parse an override string into the type of the field's current value."""
+    if isinstance(target, bool):
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if isinstance(target, int):
+        return int(raw)
+    if isinstance(target, float):
+        return float(raw)
+    return raw
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with the sections of ``update`` merged in, key by key."""
+    out = json.loads(json.dumps(base))
+    for section, values in update.items():
+        out.setdefault(section, {}).update(values)
+    return out
+
+
+def load_config(
+    lang: Lang = "en", path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """The config for ``lang``: language defaults, then the TOML file, then ``section.key=value`` overrides.
+
+    Raises:
+        ValueError: an unknown section or key, a malformed override, or an invalid value.
+    """
+    data = merge(Config().to_dict(), LANG_DEFAULTS[lang])
+    if path is not None:
+        with open(path, "rb") as f:
+            data = merge(data, tomllib.load(f))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or section not in data or name not in data[section]:
+            raise ValueError(f"override {item!r} must be section.key=value with a known key")
+        try:
+            data[section][name] = _parse_value(raw.strip(), data[section][name])
+        except ValueError as e:
+            raise ValueError(f"override {item!r}: {e}") from None
+    return Config.from_dict(data)

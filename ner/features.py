@@ -1,0 +1,183 @@
+"""Tokens → feature ids, and batches of them.
+
+A :class:`Featurizer` owns the vocabularies of one model. ``encode`` turns one sentence's token
+strings into an :class:`Encoded` record of ids; ``collate`` pads several into a :class:`Batch` of
+tensors with a bool mask. Vocabularies are built from training data only (``Featurizer.build``) and
+never grow afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ner.config import FeatureConfig
+from ner.lexicon import LEXICON_SIZE, JiebaFeatures, char_offsets
+from ner.vocab import Vocab
+
+CASINGS = ("<pad>", "other", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit")
+END = "</s>"
+_DIGITS = re.compile(r"\d")
+
+
+def casing(token: str) -> int:
+    """The id of a token's casing class in :data:`CASINGS` (Reimers & Gurevych, 2017)."""
+    digits = sum(c.isdigit() for c in token)
+    if token.isdigit():
+        return 2
+    if digits / max(len(token), 1) > 0.5:
+        return 3
+    if token.islower():
+        return 4
+    if token.isupper():
+        return 5
+    if token[:1].isupper():
+        return 6
+    if digits:
+        return 7
+    return 1
+
+
+@dataclass
+class Encoded:
+    """One sentence's feature ids (lists, not yet tensors)."""
+
+    words: list[int]
+    casing: list[int] | None = None
+    chars: list[list[int]] | None = None
+    bigrams: list[int] | None = None
+    softword: list[int] | None = None
+    lexicon: list[list[int]] | None = None
+
+
+@dataclass
+class Batch:
+    """Padded tensors for a batch of B sentences of at most T tokens (L chars per token)."""
+
+    words: torch.Tensor  # (B, T) long
+    mask: torch.Tensor  # (B, T) bool, True on real tokens
+    casing: torch.Tensor | None = None  # (B, T) long
+    chars: torch.Tensor | None = None  # (B, T, L) long
+    bigrams: torch.Tensor | None = None  # (B, T) long
+    softword: torch.Tensor | None = None  # (B, T) long
+    lexicon: torch.Tensor | None = None  # (B, T, LEXICON_SIZE) float
+    tags: torch.Tensor | None = None  # (B, T) long
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.mask.sum(dim=1)
+
+
+class Featurizer:
+    """Turns token strings into feature ids with fixed vocabularies."""
+
+    def __init__(
+        self,
+        config: FeatureConfig,
+        words: Vocab,
+        chars: Vocab | None = None,
+        bigrams: Vocab | None = None,
+    ) -> None:
+        self.config = config
+        self.words = words
+        self.chars = chars
+        self.bigrams = bigrams
+        if config.char_encoder != "none" and chars is None:
+            raise ValueError("a char encoder needs a character vocabulary")
+        if config.bigram_dim and bigrams is None:
+            raise ValueError("bigram features need a bigram vocabulary")
+        self._jieba = JiebaFeatures() if (config.softword_dim or config.lexicon) else None
+
+    def word_key(self, token: str) -> str:
+        """The string a token is looked up by in the word vocabulary."""
+        return word_key(token, self.config)
+
+    @classmethod
+    def build(
+        cls, config: FeatureConfig, sentences: Sequence[Sequence[str]], pretrained_words: Sequence[str] = ()
+    ) -> Featurizer:
+        """Vocabularies from training sentences, the word vocabulary extended by ``pretrained_words``
+        (already in lookup form) so unseen words keep their pretrained vectors."""
+        word_counts = Counter(word_key(t, config) for s in sentences for t in s)
+        words = Vocab.build(word_counts, min_count=config.word_min_count, extra=pretrained_words)
+        chars = bigrams = None
+        if config.char_encoder != "none":
+            chars = Vocab.build(Counter(c for s in sentences for t in s for c in t))
+        if config.bigram_dim:
+            counts = Counter(b for s in sentences for b in _bigrams(s))
+            bigrams = Vocab.build(counts, min_count=config.bigram_min_count, max_size=config.bigram_max_size)
+        return cls(config, words, chars, bigrams)
+
+    def encode(self, tokens: Sequence[str]) -> Encoded:
+        """Feature ids for one sentence (at least one token)."""
+        cfg = self.config
+        enc = Encoded(words=self.words.lookup(self.word_key(t) for t in tokens))
+        if cfg.casing_dim:
+            enc.casing = [casing(t) for t in tokens]
+        if self.chars is not None:
+            enc.chars = [self.chars.lookup(t[: cfg.char_max_len]) for t in tokens]
+        if self.bigrams is not None:
+            enc.bigrams = self.bigrams.lookup(_bigrams(tokens))
+        if self._jieba is not None:
+            text = "".join(tokens)
+            starts = char_offsets(tokens)
+            if cfg.softword_dim:
+                per_char = self._jieba.softword(text)
+                enc.softword = [per_char[i] for i in starts]
+            if cfg.lexicon:
+                per_char_lex = self._jieba.lexicon(text)
+                enc.lexicon = [per_char_lex[i] for i in starts]
+        return enc
+
+    def collate(self, items: Sequence[Encoded], tags: Sequence[Sequence[int]] | None = None) -> Batch:
+        """Pad encoded sentences into a :class:`Batch`; ``tags`` are label ids, if training."""
+        b = len(items)
+        t = max(len(e.words) for e in items)
+        words = torch.zeros(b, t, dtype=torch.long)
+        mask = torch.zeros(b, t, dtype=torch.bool)
+        for i, e in enumerate(items):
+            words[i, : len(e.words)] = torch.tensor(e.words)
+            mask[i, : len(e.words)] = True
+        batch = Batch(words=words, mask=mask)
+        for name in ("casing", "bigrams", "softword"):
+            if getattr(items[0], name) is not None:
+                ids = torch.zeros(b, t, dtype=torch.long)
+                for i, e in enumerate(items):
+                    ids[i, : len(e.words)] = torch.tensor(getattr(e, name))
+                setattr(batch, name, ids)
+        if items[0].chars is not None:
+            longest = max(len(w) for e in items for w in e.chars or ())
+            chars = torch.zeros(b, t, max(longest, 1), dtype=torch.long)
+            for i, e in enumerate(items):
+                for j, w in enumerate(e.chars or ()):
+                    chars[i, j, : len(w)] = torch.tensor(w, dtype=torch.long)
+            batch.chars = chars
+        if items[0].lexicon is not None:
+            lex = torch.zeros(b, t, LEXICON_SIZE)
+            for i, e in enumerate(items):
+                for j, active in enumerate(e.lexicon or ()):
+                    lex[i, j, active] = 1.0
+            batch.lexicon = lex
+        if tags is not None:
+            tag_ids = torch.zeros(b, t, dtype=torch.long)
+            for i, seq in enumerate(tags):
+                tag_ids[i, : len(seq)] = torch.tensor(seq)
+            batch.tags = tag_ids
+        return batch
+
+
+def word_key(token: str, config: FeatureConfig) -> str:
+    """The string a token is looked up by in the word vocabulary (lower-cased, digits as 0)."""
+    if config.lowercase:
+        token = token.lower()
+    if config.normalize_digits:
+        token = _DIGITS.sub("0", token)
+    return token
+
+
+def _bigrams(tokens: Sequence[str]) -> list[str]:
+    return [a + b for a, b in zip(tokens, [*tokens[1:], END])]

@@ -1,0 +1,159 @@
+"""The tagger network: token features → BiLSTM → emissions → constrained CRF.
+
+Ids in, ids out: no strings and no I/O here. Shape letters used in comments: B batch size,
+T tokens per sentence (padded), L characters per token (padded), D feature size, H LSTM output
+size (both directions), K number of tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ner.config import FeatureConfig, ModelConfig
+from ner.crf import ConstrainedCRF
+from ner.features import CASINGS, Batch
+from ner.lexicon import LEXICON_SIZE, SOFTWORD_TAGS
+from ner.tags import allowed_transitions
+
+
+class CharCNN(nn.Module):
+    """Character embeddings → 1-D convolution (width 3) → max over each token's characters."""
+
+    def __init__(self, num_chars: int, char_dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, char_dim, padding_idx=0)
+        self.dropout = nn.Dropout(dropout)
+        self.conv = nn.Conv1d(char_dim, hidden, kernel_size=3, padding=1)
+        self.output_dim = hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        b, t, length = chars.shape
+        flat = chars.view(b * t, length)
+        # shape: (B*T, D, L): Conv1d wants channels before positions
+        x = self.dropout(self.embed(flat)).transpose(1, 2)
+        x = self.conv(x)
+        # Padding characters must never win the max.
+        x = x.masked_fill((flat == 0).unsqueeze(1), float("-inf"))
+        x = x.max(dim=2).values
+        # Padding tokens have no characters at all: give them zeros instead of -inf.
+        x = x.masked_fill(torch.isinf(x), 0.0)
+        return x.view(b, t, -1)  # (B, T, hidden)
+
+
+class CharBiLSTM(nn.Module):
+    """Character embeddings → BiLSTM over each token → final states of both directions."""
+
+    def __init__(self, num_chars: int, char_dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, char_dim, padding_idx=0)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(char_dim, hidden // 2, batch_first=True, bidirectional=True)
+        self.output_dim = hidden // 2 * 2
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        b, t, length = chars.shape
+        flat = chars.view(b * t, length)
+        lengths = (flat != 0).sum(dim=1)
+        out = torch.zeros(b * t, self.output_dim, device=chars.device)
+        real = lengths > 0
+        if real.any():
+            x = self.dropout(self.embed(flat[real]))  # (N, L, D)
+            packed = pack_padded_sequence(x, lengths[real].cpu(), batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.lstm(packed)  # h: (2, N, hidden/2)
+            out[real] = torch.cat([h[0], h[1]], dim=1)
+        return out.view(b, t, -1)  # (B, T, hidden)
+
+
+CHAR_ENCODERS = {"cnn": CharCNN, "lstm": CharBiLSTM}
+
+
+class BiLstmCrf(nn.Module):
+    """Char + word BiLSTM-CRF over BIOES labels."""
+
+    def __init__(
+        self,
+        features: FeatureConfig,
+        config: ModelConfig,
+        labels: Sequence[str],
+        num_words: int,
+        num_chars: int = 0,
+        num_bigrams: int = 0,
+    ) -> None:
+        super().__init__()
+        self.features = features
+        self.config = config
+        self.labels = list(labels)
+        self.word_embed = nn.Embedding(num_words, features.word_dim, padding_idx=0)
+        dim = features.word_dim
+        self.char_encoder: nn.Module | None = None
+        if features.char_encoder != "none":
+            encoder_cls = CHAR_ENCODERS[features.char_encoder]
+            self.char_encoder = encoder_cls(num_chars, features.char_dim, features.char_hidden, config.dropout)
+            dim += self.char_encoder.output_dim
+        self.casing_embed = (
+            nn.Embedding(len(CASINGS), features.casing_dim, padding_idx=0) if features.casing_dim else None
+        )
+        dim += features.casing_dim
+        self.bigram_embed = (
+            nn.Embedding(num_bigrams, features.bigram_dim, padding_idx=0) if features.bigram_dim else None
+        )
+        dim += features.bigram_dim
+        self.softword_embed = (
+            nn.Embedding(len(SOFTWORD_TAGS), features.softword_dim, padding_idx=0) if features.softword_dim else None
+        )
+        dim += features.softword_dim
+        dim += LEXICON_SIZE if features.lexicon else 0
+        self.dropout = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(
+            dim,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.emit = nn.Linear(2 * config.hidden_size, len(self.labels))
+        self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
+
+    def represent(self, batch: Batch) -> torch.Tensor:
+        """Concatenated token features, (B, T, D)."""
+        words = batch.words
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            words = words.masked_fill(drop & batch.mask, 1)  # 1 is <unk>
+        parts = [self.word_embed(words)]
+        if self.char_encoder is not None:
+            parts.append(self.char_encoder(batch.chars))
+        if self.casing_embed is not None:
+            parts.append(self.casing_embed(batch.casing))
+        if self.bigram_embed is not None:
+            parts.append(self.bigram_embed(batch.bigrams))
+        if self.softword_embed is not None:
+            parts.append(self.softword_embed(batch.softword))
+        if self.features.lexicon:
+            parts.append(batch.lexicon)
+        return torch.cat(parts, dim=-1)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        """Per-token tag scores, (B, T, K). Padding never influences real tokens."""
+        x = self.dropout(self.represent(batch))  # (B, T, D)
+        lengths = batch.mask.sum(dim=1).cpu()
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, H)
+        return self.emit(self.dropout(h))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags per sentence."""
+        if batch.tags is None:
+            raise ValueError("loss needs a batch with tags")
+        return self.crf.nll(self.emissions(batch), batch.tags, batch.mask)
+
+    @torch.inference_mode()
+    def decode(self, batch: Batch) -> list[list[int]]:
+        """Best tag-id path per sentence under the BIOES constraints."""
+        return self.crf.viterbi(self.emissions(batch), batch.mask)

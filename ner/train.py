@@ -1,0 +1,314 @@
+"""Training: data → vocabularies → model → epochs with dev evaluation → best checkpoint.
+
+One log line per epoch (loss, dev P/R/F1, sentences/s), also appended to ``OUT/metrics.jsonl``.
+The best checkpoint (by dev entity F1) is saved atomically to ``OUT/model``; training stops early
+after ``train.patience`` epochs without improvement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import platform
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ner import checkpoint
+from ner.config import Config
+from ner.conll import Corpus, read_conll
+from ner.evaluate import score
+from ner.features import Encoded, Featurizer, word_key
+from ner.model import BiLstmCrf
+from ner.pipeline import tag_sentences
+from ner.tags import Scheme, bioes_labels
+from ner.types import Sentence
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    checkpoint: Path
+    best_epoch: int
+    dev: dict[str, Any]
+    epochs_run: int
+    seconds: float
+    train_sentences_per_second: float
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def split_dev(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """A seeded random ``(train, dev)`` split of sentences with ``fraction`` going to dev."""
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, int(len(sentences) * fraction))
+    dev_idx = set(order[:n_dev])
+    train = [s for i, s in enumerate(sentences) if i not in dev_idx]
+    dev = [s for i, s in enumerate(sentences) if i in dev_idx]
+    return train, dev
+
+
+def _pretrained(config: Config, featurizer_words: set[str]) -> tuple[list[str], dict[str, Any]]:
+    """Pretrained lookup keys to add to the vocabulary, and key → vector."""
+    if config.features.pretrained == "none":
+        return [], {}
+    from ner.glove import load_glove
+
+    words, vectors = load_glove()
+    table: dict[str, Any] = {}
+    keys: list[str] = []
+    for rank, (word, vec) in enumerate(zip(words, vectors)):
+        key = word_key(word, config.features)
+        if key in table:
+            continue  # a more frequent word already claimed this key
+        if rank < config.features.pretrained_max_words or key in featurizer_words:
+            table[key] = vec
+            keys.append(key)
+    return keys, table
+
+
+def _init_word_embeddings(model: BiLstmCrf, featurizer: Featurizer, table: dict[str, Any]) -> int:
+    """Copy pretrained vectors into the word embedding; others keep a small uniform init."""
+    weight = model.word_embed.weight
+    scale = math.sqrt(3.0 / weight.shape[1])
+    found = 0
+    with torch.no_grad():
+        weight.uniform_(-scale, scale)
+        weight[0].zero_()
+        for i, key in enumerate(featurizer.words.items):
+            vec = table.get(key)
+            if vec is not None:
+                weight[i] = torch.from_numpy(vec)
+                found += 1
+    return found
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar-length sentences (less padding, still random order)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches: list[list[int]] = []
+    for k in range(0, len(order), pool):
+        chunk = sorted(order[k : k + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _optimizer(model: BiLstmCrf, config: Config) -> torch.optim.Optimizer:
+    t = config.train
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    cls = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
+    return cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+
+
+def train(
+    config: Config,
+    train_path: str | Path,
+    out_dir: str | Path,
+    dev_path: str | Path | None = None,
+    scheme: Scheme | None = None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train a tagger and save its best checkpoint to ``out_dir/model``.
+
+    Args:
+        config: the full configuration.
+        train_path: training file (any supported format and scheme).
+        out_dir: output directory; holds ``model/`` and ``metrics.jsonl``.
+        dev_path: development file; when ``None``, ``config.train.dev_fraction`` of train is held out.
+        scheme: tag scheme of the data files; detected when ``None``.
+        progress: show a progress bar (``None``: only on a terminal).
+    """
+    t = config.train
+    torch.manual_seed(t.seed)
+    rng = random.Random(t.seed)
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    train_corpus = read_conll(train_path, scheme)
+    train_sents = train_corpus.sentences
+    if dev_path is not None:
+        dev_corpus: Corpus | None = read_conll(dev_path, scheme)
+        dev_sents = dev_corpus.sentences if dev_corpus else []
+    else:
+        train_sents, dev_sents = split_dev(train_sents, t.dev_fraction, t.seed)
+    if t.max_train_sentences:
+        train_sents = train_sents[: t.max_train_sentences]
+    if not train_sents:
+        raise ValueError(f"{train_path}: no training sentences")
+    types = sorted({tag[2:] for s in train_sents for tag in s.tags if tag != "O"})
+    if not types:
+        raise ValueError(f"{train_path}: no entities in the training data")
+    labels = bioes_labels(types)
+    label_ids = {label: i for i, label in enumerate(labels)}
+
+    token_lists = [s.tokens for s in train_sents]
+    train_keys = {word_key(tok, config.features) for s in token_lists for tok in s}
+    pretrained_keys, table = _pretrained(config, train_keys)
+    featurizer = Featurizer.build(config.features, token_lists, pretrained_keys)
+    model = BiLstmCrf(
+        config.features,
+        config.model,
+        labels,
+        num_words=len(featurizer.words),
+        num_chars=len(featurizer.chars) if featurizer.chars else 0,
+        num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
+    )
+    found = _init_word_embeddings(model, featurizer, table)
+    logger.info(
+        "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",
+        len(train_sents),
+        len(dev_sents),
+        len(labels),
+        len(featurizer.words),
+        found,
+        sum(p.numel() for p in model.parameters()),
+    )
+    encoded: list[Encoded] = [featurizer.encode(s) for s in token_lists]
+    gold_ids = [[label_ids[tag] for tag in s.tags] for s in train_sents]
+    optimizer = _optimizer(model, config)
+    # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
+    averaged = (
+        torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(t.ema_decay), use_buffers=False
+        )
+        if t.ema_decay
+        else None
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch))
+
+    extra_base = {
+        "train": {k: v for k, v in config.to_dict()["train"].items()},
+        "data": {
+            "train": {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": len(train_sents)},
+            "dev": (
+                {"path": str(dev_path), "sha256": file_sha256(dev_path), "sentences": len(dev_sents)}
+                if dev_path is not None
+                else {"held_out_from_train": t.dev_fraction, "seed": t.seed, "sentences": len(dev_sents)}
+            ),
+        },
+        "versions": {
+            "ner": _version("ner-service"),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    metrics_path = out / "metrics.jsonl"
+    best_f1, best_epoch, best_dev, bad_epochs = -1.0, 0, {}, 0
+    started = time.perf_counter()
+    train_seconds = 0.0
+    epoch = 0
+    lengths = [len(s) for s in token_lists]
+    for epoch in range(1, t.epochs + 1):
+        model.train()
+        epoch_start = time.perf_counter()
+        total_loss = 0.0
+        batches = _batches(lengths, t.batch_size, rng)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}",
+            unit="batch",
+            disable=(not progress) if progress is not None else None,
+            leave=False,
+        )
+        for idx in bar:
+            batch = featurizer.collate([encoded[i] for i in idx], [gold_ids[i] for i in idx])
+            optimizer.zero_grad()
+            loss = model.loss(batch)
+            loss.backward()
+            if t.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip)
+            optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
+            total_loss += loss.item() * len(idx)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        schedule.step()
+        epoch_seconds = time.perf_counter() - epoch_start
+        train_seconds += epoch_seconds
+        best_model: BiLstmCrf = averaged.module if averaged is not None else model  # type: ignore[assignment]
+        dev = evaluate_sentences(best_model, featurizer, dev_sents, t.eval_batch_size)
+        improved = dev["f1"] > best_f1
+        record = {
+            "epoch": epoch,
+            "loss": total_loss / len(train_sents),
+            "dev_precision": dev["precision"],
+            "dev_recall": dev["recall"],
+            "dev_f1": dev["f1"],
+            "train_seconds": epoch_seconds,
+            "sentences_per_second": len(train_sents) / epoch_seconds,
+            "lr": optimizer.param_groups[0]["lr"],
+            "best": improved,
+        }
+        with open(metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        logger.info(
+            "epoch %d  loss %.4f  dev P %.4f R %.4f F1 %.4f  %.0f sent/s%s",
+            epoch,
+            record["loss"],
+            dev["precision"],
+            dev["recall"],
+            dev["f1"],
+            record["sentences_per_second"],
+            "  (best)" if improved else "",
+        )
+        if improved:
+            best_f1, best_epoch, best_dev, bad_epochs = dev["f1"], epoch, dev, 0
+            metrics = {"best_epoch": epoch, "dev": dev, "train_seconds": train_seconds}
+            checkpoint.save(best_model, featurizer, out / checkpoint.MODEL_DIR, {**extra_base, "metrics": metrics})
+        else:
+            bad_epochs += 1
+            if bad_epochs >= t.patience:
+                logger.info("no better dev F1 for %d epochs: stopping", t.patience)
+                break
+    total = time.perf_counter() - started
+    return TrainResult(
+        checkpoint=out / checkpoint.MODEL_DIR,
+        best_epoch=best_epoch,
+        dev=best_dev,
+        epochs_run=epoch,
+        seconds=total,
+        train_sentences_per_second=len(train_sents) * epoch / max(train_seconds, 1e-9),
+    )
+
+
+def evaluate_sentences(
+    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
+) -> dict[str, Any]:
+    """Entity-level scores of the model on gold sentences (any labels; unknown ones count as missed)."""
+    predicted = tag_sentences(model, featurizer, [s.tokens for s in sentences], batch_size)
+    result = score([s.tags for s in sentences], predicted)
+    result["sentences"] = len(sentences)
+    result["tokens"] = sum(len(s.tokens) for s in sentences)
+    return result
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny models trained on the 20-sentence fixtures, once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ner.config import load_config
+from ner.train import TrainResult, train
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EN_TRAIN = FIXTURES / "en_train.txt"
+ZH_TRAIN = FIXTURES / "zh_train.txt"
+
+TINY = [
+    "features.pretrained=none",
+    "features.word_dim=16",
+    "features.char_dim=8",
+    "features.char_hidden=16",
+    "model.hidden_size=32",
+    "model.dropout=0.0",
+    "model.word_dropout=0.0",
+    "train.optimizer=adam",
+    "train.lr=0.02",
+    "train.lr_decay=0",
+    "train.batch_size=4",
+    "train.epochs=15",
+    "train.patience=15",
+    "train.seed=7",
+    "train.threads=1",
+]
+
+
+def _train(lang: str, data: Path, out: Path, extra: list[str]) -> TrainResult:
+    config = load_config(lang, overrides=TINY + extra)  # type: ignore[arg-type]
+    return train(config, data, out, dev_path=data, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_en(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    """A tiny English model overfit on the 20-sentence fixture (dev = train)."""
+    return _train("en", EN_TRAIN, tmp_path_factory.mktemp("tiny-en"), ["features.casing_dim=4"])
+
+
+@pytest.fixture(scope="session")
+def tiny_zh(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    """A tiny Chinese model (chars, bigrams, jieba softword and lexicon) overfit on its fixture."""
+    extra = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1"]
+    return _train("zh", ZH_TRAIN, tmp_path_factory.mktemp("tiny-zh"), extra)

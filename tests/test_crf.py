@@ -1,0 +1,117 @@
+"""The constrained CRF: brute force, pytorch-crf agreement, batching, and the BIOES constraints."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torchcrf import CRF
+
+from ner.crf import FORBIDDEN, ConstrainedCRF
+from ner.tags import allowed_transitions, bioes_labels, to_spans
+
+LABELS = bioes_labels(["LOC", "PER"])  # 9 tags
+
+
+def _unconstrained(k: int) -> ConstrainedCRF:
+    return ConstrainedCRF([True] * k, [True] * k, [[True] * k for _ in range(k)])
+
+
+def _path_score(crf: ConstrainedCRF, emissions: torch.Tensor, path: tuple[int, ...]) -> float:
+    score = crf.start_transitions[path[0]] + emissions[0, path[0]]
+    for a, b, i in zip(path, path[1:], range(1, len(path))):
+        score = score + crf.transitions[a, b] + emissions[i, b]
+    return float(score + crf.end_transitions[path[-1]])
+
+
+def _is_valid_bioes(tags: list[str]) -> bool:
+    start, end, trans = allowed_transitions(LABELS)
+    ids = [LABELS.index(t) for t in tags]
+    return start[ids[0]] and end[ids[-1]] and all(trans[a][b] for a, b in zip(ids, ids[1:]))
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
+def test_viterbi_matches_brute_force(generator: torch.Generator) -> None:
+    crf = _unconstrained(3)
+    torch.nn.init.normal_(crf._parameters["transitions"], generator=generator)
+    for length in (1, 2, 4):
+        em = torch.randn(1, length, 3, generator=generator)
+        best = max(itertools.product(range(3), repeat=length), key=lambda p: _path_score(crf, em[0], p))
+        assert crf.viterbi(em, torch.ones(1, length, dtype=torch.bool)) == [list(best)]
+
+
+def test_likelihood_matches_brute_force(generator: torch.Generator) -> None:
+    crf = _unconstrained(3)
+    em = torch.randn(1, 4, 3, generator=generator)
+    scores = torch.tensor([_path_score(crf, em[0], p) for p in itertools.product(range(3), repeat=4)])
+    tags = torch.tensor([[0, 2, 1, 1]])
+    expected = torch.logsumexp(scores, 0) - _path_score(crf, em[0], (0, 2, 1, 1))
+    nll = crf.nll(em, tags, torch.ones(1, 4, dtype=torch.bool))
+    assert torch.allclose(nll, expected, atol=1e-4)
+
+
+def test_unconstrained_viterbi_equals_pytorch_crf_decode(generator: torch.Generator) -> None:
+    crf = _unconstrained(5)
+    reference = CRF(5, batch_first=True)
+    reference.load_state_dict(crf.state_dict())
+    em = torch.randn(6, 7, 5, generator=generator)
+    lengths = torch.tensor([7, 1, 3, 7, 5, 2])
+    mask = torch.arange(7).unsqueeze(0) < lengths.unsqueeze(1)
+    assert crf.viterbi(em, mask) == reference.decode(em, mask)
+
+
+def test_batched_equals_one_by_one(generator: torch.Generator) -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    em = torch.randn(5, 9, len(LABELS), generator=generator)
+    lengths = torch.tensor([9, 4, 1, 6, 8])
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    batched = crf.viterbi(em, mask)
+    for i, n in enumerate(lengths.tolist()):
+        assert crf.viterbi(em[i : i + 1, :n], torch.ones(1, n, dtype=torch.bool)) == [batched[i]]
+
+
+def test_constrained_decode_never_emits_a_forbidden_transition(generator: torch.Generator) -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    # Large random transition weights and emissions push hard towards invalid paths.
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.normal_(0, 50.0, generator=generator)
+    for _ in range(20):
+        em = torch.randn(8, 12, len(LABELS), generator=generator) * 50
+        lengths = torch.randint(1, 13, (8,), generator=generator)
+        mask = torch.arange(12).unsqueeze(0) < lengths.unsqueeze(1)
+        for path in crf.viterbi(em, mask) + crf.decode(em, mask):
+            tags = [LABELS[i] for i in path]
+            assert _is_valid_bioes(tags), tags
+            assert to_spans(tags, "bioes")[1] == []
+
+
+def test_forbidden_entries_are_pinned_and_get_no_gradient() -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    o, b_loc, i_loc, e_per = (LABELS.index(t) for t in ("O", "B-LOC", "I-LOC", "E-PER"))
+    assert crf.transitions[o, i_loc] == FORBIDDEN
+    assert crf.transitions[b_loc, o] == FORBIDDEN
+    assert crf.start_transitions[e_per] == FORBIDDEN
+    assert crf.end_transitions[b_loc] == FORBIDDEN
+    assert crf.transitions[b_loc, i_loc] != FORBIDDEN
+    em = torch.randn(2, 5, len(LABELS))
+    tags = torch.tensor([[0, 1, 2, 3, 0], [4, 0, 0, 0, 0]])
+    crf.nll(em, tags, torch.ones(2, 5, dtype=torch.bool)).backward()
+    grad = crf._parameters["transitions"].grad
+    assert grad is not None and torch.all(grad[crf.trans_forbidden] == 0)
+    # The raw parameter may hold anything there; what the CRF reads stays pinned.
+    with torch.no_grad():
+        crf._parameters["transitions"].fill_(5.0)
+    assert crf.transitions[o, i_loc] == FORBIDDEN
+
+
+def test_empty_batch_dimension_and_single_token() -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    assert crf.viterbi(torch.zeros(2, 0, len(LABELS)), torch.zeros(2, 0, dtype=torch.bool)) == [[], []]
+    path = crf.viterbi(torch.randn(1, 1, len(LABELS)), torch.ones(1, 1, dtype=torch.bool))[0]
+    assert LABELS[path[0]][0] in "OS"

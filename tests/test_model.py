@@ -1,0 +1,97 @@
+"""The network: shapes, gradients, padding independence; training overfits and round-trips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ner import checkpoint
+from ner.config import load_config
+from ner.features import Featurizer
+from ner.model import BiLstmCrf
+from ner.pipeline import tag_sentences
+from ner.tags import bioes_labels
+from ner.train import TrainResult
+
+SENTENCES = [["Angela", "Merkel", "visited", "Paris", "."], ["Hi"], ["The", "EU", "met", "in", "1996", "-", "ok"]]
+ZH_SENTENCES = [list("张三在北京大学工作。"), list("你好"), list("联合国")]
+
+
+def _build(lang: str, overrides: list[str], sentences: list[list[str]]) -> tuple[BiLstmCrf, Featurizer]:
+    config = load_config(
+        lang, overrides=["features.pretrained=none", "features.word_dim=12", "model.hidden_size=8", *overrides]
+    )  # type: ignore[arg-type]
+    featurizer = Featurizer.build(config.features, sentences)
+    model = BiLstmCrf(
+        config.features,
+        config.model,
+        bioes_labels(["LOC", "PER"]),
+        len(featurizer.words),
+        len(featurizer.chars) if featurizer.chars else 0,
+        len(featurizer.bigrams) if featurizer.bigrams else 0,
+    )
+    return model, featurizer
+
+
+VARIANTS = [
+    ("en", ["features.char_encoder=cnn"], SENTENCES),
+    ("en", ["features.char_encoder=lstm", "model.num_layers=2"], SENTENCES),
+    ("zh", ["features.bigram_min_count=1"], ZH_SENTENCES),
+]
+
+
+@pytest.mark.parametrize(("lang", "overrides", "sentences"), VARIANTS)
+def test_shapes_loss_and_every_parameter_gets_a_gradient(
+    lang: str, overrides: list[str], sentences: list[list[str]]
+) -> None:
+    torch.manual_seed(0)
+    model, featurizer = _build(lang, overrides, sentences)
+    tags = [[i % 9 for i in range(len(s))] for s in sentences]
+    # Tag paths must be valid BIOES for a finite likelihood under constraints: use all-O and S-LOC.
+    tags = [[0 if i % 2 else 8 for i in range(len(s))] for s in sentences]
+    batch = featurizer.collate([featurizer.encode(s) for s in sentences], tags)
+    emissions = model.emissions(batch)
+    assert emissions.shape == (len(sentences), max(map(len, sentences)), 9)
+    loss = model.loss(batch)
+    assert torch.isfinite(loss)
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize(("lang", "overrides", "sentences"), VARIANTS)
+def test_predictions_do_not_depend_on_padding_or_batch_mates(
+    lang: str, overrides: list[str], sentences: list[list[str]]
+) -> None:
+    torch.manual_seed(0)
+    model, featurizer = _build(lang, overrides, sentences)
+    model.eval()
+    together = model.emissions(featurizer.collate([featurizer.encode(s) for s in sentences]))
+    for i, s in enumerate(sentences):
+        alone = model.emissions(featurizer.collate([featurizer.encode(s)]))
+        assert torch.allclose(alone[0], together[i, : len(s)], atol=1e-5)
+    batched = tag_sentences(model, featurizer, sentences, batch_size=8)
+    single = [tag_sentences(model, featurizer, [s])[0] for s in sentences]
+    assert batched == single
+
+
+@pytest.mark.parametrize("fixture", ["tiny_en", "tiny_zh"])
+def test_tiny_model_overfits_fixture_to_f1_one(fixture: str, request: pytest.FixtureRequest) -> None:
+    result: TrainResult = request.getfixturevalue(fixture)
+    assert result.dev["f1"] == 1.0
+    assert (result.checkpoint / "model.safetensors").is_file()
+    lines = (result.checkpoint.parent / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == result.epochs_run
+
+
+@pytest.mark.parametrize("fixture", ["tiny_en", "tiny_zh"])
+def test_save_load_gives_identical_predictions(fixture: str, request: pytest.FixtureRequest, tmp_path) -> None:
+    result: TrainResult = request.getfixturevalue(fixture)
+    model, featurizer, config = checkpoint.load(result.checkpoint)
+    sentences = SENTENCES if fixture == "tiny_en" else ZH_SENTENCES
+    before = tag_sentences(model, featurizer, sentences)
+    checkpoint.save(model, featurizer, tmp_path / "copy", {k: config[k] for k in ("metrics", "data")})
+    again, featurizer2, _ = checkpoint.load(tmp_path / "copy")
+    assert tag_sentences(again, featurizer2, sentences) == before
+    for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), name
