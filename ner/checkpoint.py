@@ -18,6 +18,7 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
+from ner.card import model_card
 from ner.config import FeatureConfig, ModelConfig
 from ner.features import Featurizer
 from ner.model import BiLstmCrf
@@ -29,6 +30,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.json"
 WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
 MODEL_DIR = "model"  # the checkpoint inside a training output directory
 _OLD = ".model.old"
 SHIPPED = Path(__file__).parent / "models"
@@ -62,6 +64,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
         }
         _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False))
         _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False))
+        _write(tmp / CARD_FILE, model_card(config, path.name))
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
         _fsync(tmp / WEIGHTS_FILE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -79,7 +80,8 @@ def train(
         _fail(f"--lang must be en or zh, got {lang!r}")
     try:
         cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
-        result = run_training(cfg, train_file, out, dev_file, scheme)  # type: ignore[arg-type]
+        command = shlex.join(["ner", *sys.argv[1:]])
+        result = run_training(cfg, train_file, out, dev_file, scheme, command=command)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))
     typer.echo(

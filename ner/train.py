@@ -130,6 +130,7 @@ def train(
     dev_path: str | Path | None = None,
     scheme: Scheme | None = None,
     progress: bool | None = None,
+    command: str = "",
 ) -> TrainResult:
     """Train a tagger and save its best checkpoint to ``out_dir/model``.
 
@@ -140,6 +141,7 @@ def train(
         dev_path: development file; when ``None``, ``config.train.dev_fraction`` of train is held out.
         scheme: tag scheme of the data files; detected when ``None``.
         progress: show a progress bar (``None``: only on a terminal).
+        command: the command line that started the run, recorded in the checkpoint.
     """
     t = config.train
     torch.manual_seed(t.seed)
@@ -202,6 +204,7 @@ def train(
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch))
 
     extra_base = {
+        "command": command,
         "train": {k: v for k, v in config.to_dict()["train"].items()},
         "data": {
             "train": {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": len(train_sents)},

@@ -1,0 +1,84 @@
+"""The shipped checkpoints: loadable by name, small, self-describing, and sensible on real text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ner import load
+from ner.checkpoint import SHIPPED
+from ner.cli import app
+
+from .conftest import EN_TRAIN, ZH_TRAIN
+
+EN_TEXTS = [
+    "Angela Merkel met Emmanuel Macron in Paris on Monday.",
+    "Shares of Apple Inc. rose 3% in New York, Reuters reported; Apple's CEO Tim Cook said nothing.",
+    "(Berlin) -- \"Germany\" beat Italy 2-1... Germany, Germany, Germany!",
+    "U.S.-based IBM hired John Smith from Google in London.",
+    "",
+]
+ZH_TEXTS = [
+    "张三在北京大学工作，李四去了上海。",
+    "新华社北京三月五日电，国务院总理在人民大会堂作政府工作报告。",
+    "Google和微软在New York开会，刘德华说：“好！”",
+    "   ",
+]
+
+
+@pytest.fixture(scope="module")
+def en():
+    return load("en")
+
+
+@pytest.fixture(scope="module")
+def zh():
+    return load("zh")
+
+
+def _check_offsets(texts: list[str], outputs) -> None:
+    for text, entities in zip(texts, outputs):
+        end = 0
+        for e in entities:
+            assert 0 <= e.start < e.end <= len(text) and text[e.start : e.end] == e.text
+            assert e.start >= end
+            end = e.end
+
+
+@pytest.mark.parametrize("name", ["en", "zh"])
+def test_shipped_checkpoint_is_small_and_self_describing(name: str) -> None:
+    path = SHIPPED / name
+    assert sum(p.stat().st_size for p in path.iterdir()) < 25 * 1024 * 1024
+    config = json.loads((path / "config.json").read_text())
+    assert config["scheme"] == "bioes" and config["features"]["lang"] == name
+    assert config["data"]["train"]["sha256"] and config["metrics"]["dev"]["f1"] > 0.9
+    assert (path / "README.md").read_text().startswith("# Model card")
+
+
+def test_en_finds_people_places_and_organisations(en) -> None:
+    assert en.labels == ["LOC", "MISC", "ORG", "PER"]
+    outputs = en.predict(EN_TEXTS)
+    _check_offsets(EN_TEXTS, outputs)
+    first = {(e.text, e.label) for e in outputs[0]}
+    assert {("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")} <= first
+    assert outputs[-1] == []
+
+
+def test_zh_finds_people_places_and_organisations(zh) -> None:
+    assert zh.labels == ["LOC", "ORG", "PER"]
+    outputs = zh.predict(ZH_TEXTS)
+    _check_offsets(ZH_TEXTS, outputs)
+    first = {(e.text, e.label) for e in outputs[0]}
+    assert {("张三", "PER"), ("北京大学", "ORG"), ("李四", "PER"), ("上海", "LOC")} <= first
+    assert outputs[-1] == []
+
+
+@pytest.mark.parametrize(("name", "data"), [("en", EN_TRAIN), ("zh", ZH_TRAIN)])
+def test_evaluate_shipped_model_on_unseen_file(name: str, data) -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--model", name, "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["f1"] > 0.7
+    assert scores["sentences"] == len(data.read_text().strip().split("\n\n")) - (2 if name == "en" else 0)
