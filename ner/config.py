@@ -38,6 +38,7 @@ class FeatureConfig:
     bigram_max_size: int = 80_000
     softword_dim: int = 0  # zh: embedding of the char's B/M/E/S position in jieba's segmentation
     lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
+    context_tokens: int = 0  # pack neighbouring sentences of a document into one sequence of up to this many tokens
 
     def __post_init__(self) -> None:
         _check_literals(self)

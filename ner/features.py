@@ -170,6 +170,21 @@ class Featurizer:
         return batch
 
 
+def pack_sequences(groups: Sequence[object], lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Indices of consecutive items packed into runs of the same group with at most ``max_tokens``
+    tokens in all (an item longer than that stands alone). ``max_tokens <= 0`` keeps items apart."""
+    runs: list[list[int]] = []
+    total = 0
+    for i, (group, length) in enumerate(zip(groups, lengths)):
+        if runs and max_tokens > 0 and groups[runs[-1][-1]] == group and total + length <= max_tokens:
+            runs[-1].append(i)
+            total += length
+        else:
+            runs.append([i])
+            total = length
+    return runs
+
+
 def word_key(token: str, config: FeatureConfig) -> str:
     """The string a token is looked up by in the word vocabulary (lower-cased, digits as 0)."""
     if config.lowercase:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ner import checkpoint
-from ner.features import Featurizer
+from ner.features import Featurizer, pack_sequences
 from ner.model import BiLstmCrf
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
@@ -88,10 +88,16 @@ class Tagger:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[list[Entity]]:
         """Entities for each text, sorted by start offset, never overlapping."""
         pieces: list[tuple[int, list[Token]]] = []
+        context = self.featurizer.config.context_tokens
         for i, text in enumerate(texts):
+            sentences: list[list[Token]] = []
             for sentence in self.tokenize(text):
-                for k in range(0, len(sentence), MAX_SENTENCE_TOKENS):
-                    pieces.append((i, sentence[k : k + MAX_SENTENCE_TOKENS]))
+                sentences.extend(
+                    sentence[k : k + MAX_SENTENCE_TOKENS] for k in range(0, len(sentence), MAX_SENTENCE_TOKENS)
+                )
+            # Models trained with document context read neighbouring sentences of a text together.
+            for run in pack_sequences([0] * len(sentences), [len(s) for s in sentences], context):
+                pieces.append((i, [tok for j in run for tok in sentences[j]]))
         with torch.inference_mode():
             tags = tag_sentences(self.model, self.featurizer, [[t.text for t in p] for _, p in pieces], batch_size)
         results: list[list[Entity]] = [[] for _ in texts]

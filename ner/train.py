@@ -27,7 +27,7 @@ from ner import checkpoint
 from ner.config import Config
 from ner.conll import Corpus, read_conll
 from ner.evaluate import score
-from ner.features import Encoded, Featurizer, word_key
+from ner.features import Encoded, Featurizer, pack_sequences, word_key
 from ner.model import BiLstmCrf
 from ner.pipeline import tag_sentences
 from ner.tags import Scheme, bioes_labels
@@ -162,6 +162,8 @@ def train(
         train_sents = train_sents[: t.max_train_sentences]
     if not train_sents:
         raise ValueError(f"{train_path}: no training sentences")
+    n_train = len(train_sents)  # sentences, before any packing into document-context sequences
+    train_sents = pack_sentences(train_sents, config.features.context_tokens)
     types = sorted({tag[2:] for s in train_sents for tag in s.tags if tag != "O"})
     if not types:
         raise ValueError(f"{train_path}: no entities in the training data")
@@ -183,7 +185,7 @@ def train(
     found = _init_word_embeddings(model, featurizer, table)
     logger.info(
         "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",
-        len(train_sents),
+        n_train,
         len(dev_sents),
         len(labels),
         len(featurizer.words),
@@ -207,7 +209,7 @@ def train(
         "command": command,
         "train": {k: v for k, v in config.to_dict()["train"].items()},
         "data": {
-            "train": {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": len(train_sents)},
+            "train": {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": n_train},
             "dev": (
                 {"path": str(dev_path), "sha256": file_sha256(dev_path), "sentences": len(dev_sents)}
                 if dev_path is not None
@@ -263,7 +265,7 @@ def train(
             "dev_recall": dev["recall"],
             "dev_f1": dev["f1"],
             "train_seconds": epoch_seconds,
-            "sentences_per_second": len(train_sents) / epoch_seconds,
+            "sentences_per_second": n_train / epoch_seconds,
             "lr": optimizer.param_groups[0]["lr"],
             "best": improved,
         }
@@ -295,7 +297,7 @@ def train(
         dev=best_dev,
         epochs_run=epoch,
         seconds=total,
-        train_sentences_per_second=len(train_sents) * epoch / max(train_seconds, 1e-9),
+        train_sentences_per_second=n_train * epoch / max(train_seconds, 1e-9),
     )
 
 
@@ -303,11 +305,28 @@ def evaluate_sentences(
     model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
 ) -> dict[str, Any]:
     """Entity-level scores of the model on gold sentences (any labels; unknown ones count as missed)."""
-    predicted = tag_sentences(model, featurizer, [s.tokens for s in sentences], batch_size)
-    result = score([s.tags for s in sentences], predicted)
+    sequences = pack_sentences(sentences, featurizer.config.context_tokens)
+    predicted = tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
+    result = score([s.tags for s in sequences], predicted)
     result["sentences"] = len(sentences)
     result["tokens"] = sum(len(s.tokens) for s in sentences)
     return result
+
+
+def pack_sentences(sentences: Sequence[Sentence], max_tokens: int) -> list[Sentence]:
+    """Neighbouring sentences of one document joined into sequences of at most ``max_tokens`` tokens."""
+    if max_tokens <= 0:
+        return list(sentences)
+    runs = pack_sequences([s.doc_id for s in sentences], [len(s.tokens) for s in sentences], max_tokens)
+    return [
+        Sentence(
+            tuple(t for i in run for t in sentences[i].tokens),
+            tuple(t for i in run for t in sentences[i].tags),
+            sentences[run[0]].doc_id,
+            sentences[run[0]].line,
+        )
+        for run in runs
+    ]
 
 
 def _version(package: str) -> str:

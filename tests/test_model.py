@@ -95,3 +95,38 @@ def test_save_load_gives_identical_predictions(fixture: str, request: pytest.Fix
     assert tag_sentences(again, featurizer2, sentences) == before
     for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_pack_sequences_keeps_documents_and_the_token_budget() -> None:
+    from ner.features import pack_sequences
+
+    assert pack_sequences([1, 1, 1, 2, 2, 3], [3, 4, 10, 2, 2, 1], 8) == [[0, 1], [2], [3, 4], [5]]
+    assert pack_sequences([1, 1], [3, 4], 0) == [[0], [1]]
+    assert pack_sequences([], [], 8) == []
+
+
+def test_document_context_model_trains_and_scores_per_sentence(tmp_path) -> None:
+    from ner.conll import read_conll
+    from ner.train import evaluate_sentences, pack_sentences, train
+
+    from .conftest import EN_TRAIN, TINY
+
+    sentences = read_conll(EN_TRAIN).sentences
+    packed = pack_sentences(sentences, 40)
+    assert len(packed) < len(sentences)
+    assert [t for s in packed for t in s.tags] == [t for s in sentences for t in s.tags]
+    # Documents never mix: the fixture's two documents start at sentences 0 and 10.
+    assert sum(1 for p in packed if p.doc_id == 1) + sum(1 for p in packed if p.doc_id == 2) == len(packed)
+    config = load_config("en", overrides=[*TINY, "features.context_tokens=40", "train.epochs=3"])
+    result = train(config, EN_TRAIN, tmp_path, dev_path=EN_TRAIN, progress=False)
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
+    assert saved["features"]["context_tokens"] == 40
+    scores = evaluate_sentences(model, featurizer, sentences)
+    assert scores["sentences"] == 20 and scores["f1"] == pytest.approx(result.dev["f1"])
+    from ner.pipeline import Tagger
+
+    text = "Angela Merkel visited Paris. Angela Merkel visited Paris again! Apple Apple."
+    entities = Tagger(model, featurizer, saved).predict([text, ""])
+    assert entities[1] == []
+    for e in entities[0]:
+        assert text[e.start : e.end] == e.text

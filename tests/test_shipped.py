@@ -16,7 +16,7 @@ from .conftest import EN_TRAIN, ZH_TRAIN
 EN_TEXTS = [
     "Angela Merkel met Emmanuel Macron in Paris on Monday.",
     "Shares of Apple Inc. rose 3% in New York, Reuters reported; Apple's CEO Tim Cook said nothing.",
-    "(Berlin) -- \"Germany\" beat Italy 2-1... Germany, Germany, Germany!",
+    '(Berlin) -- "Germany" beat Italy 2-1... Germany, Germany, Germany!',
     "U.S.-based IBM hired John Smith from Google in London.",
     "",
 ]
