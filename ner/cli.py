@@ -66,6 +66,9 @@ def train(
         list[str] | None, typer.Option("--set", help="Override a config key, e.g. --set model.hidden_size=300.")
     ] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="Tag scheme of the files; default: detect.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Allow replacing a checkpoint already in OUT.")
+    ] = False,
 ) -> None:
     """Train a tagger; the best checkpoint (by dev entity F1) is saved to OUT/model.
 
@@ -81,7 +84,7 @@ def train(
     try:
         cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
         command = shlex.join(["ner", *sys.argv[1:]])
-        result = run_training(cfg, train_file, out, dev_file, scheme, command=command)  # type: ignore[arg-type]
+        result = run_training(cfg, train_file, out, dev_file, scheme, command=command, overwrite=overwrite)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))
     typer.echo(

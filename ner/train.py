@@ -131,6 +131,7 @@ def train(
     scheme: Scheme | None = None,
     progress: bool | None = None,
     command: str = "",
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train a tagger and save its best checkpoint to ``out_dir/model``.
 
@@ -142,6 +143,8 @@ def train(
         scheme: tag scheme of the data files; detected when ``None``.
         progress: show a progress bar (``None``: only on a terminal).
         command: the command line that started the run, recorded in the checkpoint.
+        overwrite: allow replacing a checkpoint already in ``out_dir`` (otherwise refuse to start, so an
+            earlier good model is never replaced by the first epochs of a new run).
     """
     t = config.train
     torch.manual_seed(t.seed)
@@ -149,7 +152,8 @@ def train(
     if t.threads:
         torch.set_num_threads(t.threads)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if (out / checkpoint.MODEL_DIR).exists() and not overwrite:
+        raise ValueError(f"{out / checkpoint.MODEL_DIR} already holds a checkpoint: choose another output or overwrite")
 
     train_corpus = read_conll(train_path, scheme)
     train_sents = train_corpus.sentences
@@ -222,7 +226,9 @@ def train(
             "python": platform.python_version(),
         },
     }
+    out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / "metrics.jsonl"
+    metrics_path.write_text("")  # one run per file
     best_f1, best_epoch, best_dev, bad_epochs = -1.0, 0, {}, 0
     started = time.perf_counter()
     train_seconds = 0.0

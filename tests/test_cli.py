@@ -116,3 +116,11 @@ def test_train_command_in_a_real_process(tmp_path) -> None:
         [sys.executable, "-m", "ner.cli", "predict", "--model", str(out), "Paris"], capture_output=True, text=True
     )
     assert predicted.returncode == 0 and json.loads(predicted.stdout)["text"] == "Paris"
+
+
+def test_train_refuses_to_replace_an_existing_checkpoint(tiny_en: TrainResult) -> None:
+    out = tiny_en.checkpoint.parent
+    before = (tiny_en.checkpoint / "model.safetensors").read_bytes()
+    result = _run("train", "--train", str(EN_TRAIN), "--out", str(out))
+    assert result.exit_code == 2 and "already holds a checkpoint" in result.stderr
+    assert (tiny_en.checkpoint / "model.safetensors").read_bytes() == before

@@ -82,3 +82,16 @@ def test_evaluate_shipped_model_on_unseen_file(name: str, data) -> None:
     scores = json.loads(result.stdout)
     assert scores["f1"] > 0.7
     assert scores["sentences"] == len(data.read_text().strip().split("\n\n")) - (2 if name == "en" else 0)
+
+
+def test_en_carries_pretrained_vectors_for_words_unseen_in_training(en) -> None:
+    """Words that postdate CoNLL-2003 (1996 newswire) keep their GloVe rows instead of becoming <unk>."""
+    from ner.glove import load_glove
+
+    words, vectors = load_glove(max_words=40_000)
+    rank = {w: i for i, w in enumerate(words)}
+    vocab = en.featurizer.words
+    weight = en.model.word_embed.weight.detach()
+    for word in ("youtube", "facebook", "wikipedia", "obama", "blogger", "podcast", "smartphone", "smartphones"):
+        assert word in vocab, word
+        assert weight[vocab[word]].tolist() == pytest.approx(vectors[rank[word]].tolist(), abs=1e-3), word
