@@ -143,14 +143,7 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
             Vocab(vocab["chars"]) if vocab.get("chars") else None,
             Vocab(vocab["bigrams"]) if vocab.get("bigrams") else None,
         )
-        model = BiLstmCrf(
-            features,
-            model_config,
-            config["labels"],
-            num_words=len(featurizer.words),
-            num_chars=len(featurizer.chars) if featurizer.chars else 0,
-            num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
-        )
+        model = BiLstmCrf.for_featurizer(featurizer, model_config, config["labels"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: invalid config or vocabulary: {e}") from None
     try:

@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ner.config import FeatureConfig, ModelConfig
 from ner.crf import ConstrainedCRF
-from ner.features import CASINGS, Batch
+from ner.features import CASINGS, Batch, Featurizer
 from ner.lexicon import LEXICON_SIZE, SOFTWORD_TAGS
 from ner.tags import allowed_transitions
 
@@ -118,6 +118,18 @@ class BiLstmCrf(nn.Module):
         )
         self.emit = nn.Linear(2 * config.hidden_size, len(self.labels))
         self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
+
+    @classmethod
+    def for_featurizer(cls, featurizer: Featurizer, config: ModelConfig, labels: Sequence[str]) -> BiLstmCrf:
+        """A model whose embedding tables match the featurizer's vocabularies."""
+        return cls(
+            featurizer.config,
+            config,
+            labels,
+            num_words=len(featurizer.words),
+            num_chars=len(featurizer.chars) if featurizer.chars else 0,
+            num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
+        )
 
     def represent(self, batch: Batch) -> torch.Tensor:
         """Concatenated token features, (B, T, D)."""

@@ -178,14 +178,7 @@ def train(
     train_keys = {word_key(tok, config.features) for s in token_lists for tok in s}
     pretrained_keys, table = _pretrained(config, train_keys)
     featurizer = Featurizer.build(config.features, token_lists, pretrained_keys)
-    model = BiLstmCrf(
-        config.features,
-        config.model,
-        labels,
-        num_words=len(featurizer.words),
-        num_chars=len(featurizer.chars) if featurizer.chars else 0,
-        num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
-    )
+    model = BiLstmCrf.for_featurizer(featurizer, config.model, labels)
     found = _init_word_embeddings(model, featurizer, table)
     logger.info(
         "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",

@@ -22,14 +22,7 @@ def _build(lang: str, overrides: list[str], sentences: list[list[str]]) -> tuple
         lang, overrides=["features.pretrained=none", "features.word_dim=12", "model.hidden_size=8", *overrides]
     )  # type: ignore[arg-type]
     featurizer = Featurizer.build(config.features, sentences)
-    model = BiLstmCrf(
-        config.features,
-        config.model,
-        bioes_labels(["LOC", "PER"]),
-        len(featurizer.words),
-        len(featurizer.chars) if featurizer.chars else 0,
-        len(featurizer.bigrams) if featurizer.bigrams else 0,
-    )
+    model = BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"]))
     return model, featurizer
 
 
