@@ -68,6 +68,10 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
         _fsync(tmp / WEIGHTS_FILE)
+        # mkdtemp makes the directory private; a checkpoint is meant to be read by other users (a service).
+        os.chmod(tmp, 0o755)
+        for child in tmp.iterdir():
+            os.chmod(child, 0o644)
         old = path.parent / f"{_OLD}-{path.name}"
         if path.exists():
             if old.exists():
