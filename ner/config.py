@@ -136,7 +136,8 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "softword_dim": 20,
             "lexicon": True,
         },
-        "train": {"batch_size": 32},
+        # Adam converged in a few epochs on MSRA's 48k sentences; SGD was far slower on this feature set.
+        "train": {"optimizer": "adam", "lr": 0.002, "lr_decay": 0.05, "batch_size": 32, "patience": 8},
     },
 }
 
