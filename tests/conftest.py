@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ner.config import load_config
+from ner.pipeline import Entity
 from ner.train import TrainResult, train
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,6 +31,18 @@ TINY = [
     "train.seed=7",
     "train.threads=1",
 ]
+
+
+def assert_entity_offsets(texts: list[str], outputs: list[list[Entity]]) -> None:
+    """Entities point into their text (``text[start:end] == entity.text``), sorted, never overlapping."""
+    assert len(outputs) == len(texts)
+    for text, entities in zip(texts, outputs):
+        previous_end = 0
+        for e in entities:
+            assert 0 <= e.start < e.end <= len(text)
+            assert text[e.start : e.end] == e.text
+            assert e.start >= previous_end, "sorted and non-overlapping"
+            previous_end = e.end
 
 
 def _train(lang: str, data: Path, out: Path, extra: list[str]) -> TrainResult:

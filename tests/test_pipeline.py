@@ -10,6 +10,8 @@ from ner.pipeline import Tagger, tokens_to_entities
 from ner.tokenize import chinese_tokenizer, english_tokenizer
 from ner.train import TrainResult
 
+from .conftest import assert_entity_offsets
+
 TRICKY = [
     "Angela Merkel visited Paris. Angela Merkel visited Paris again!",
     '  Leading spaces,\ttabs\nand newlines: (Paris), "Merkel"... U.S.-based?',
@@ -93,14 +95,7 @@ def test_predicted_entities_satisfy_offset_invariants(fixture: str, request: pyt
     result: TrainResult = request.getfixturevalue(fixture)
     tagger = Tagger.load(result.checkpoint)
     outputs = tagger.predict(TRICKY)
-    assert len(outputs) == len(TRICKY)
-    for text, entities in zip(TRICKY, outputs):
-        previous_end = 0
-        for e in entities:
-            assert 0 <= e.start < e.end <= len(text)
-            assert text[e.start : e.end] == e.text
-            assert e.start >= previous_end, "sorted and non-overlapping"
-            previous_end = e.end
+    assert_entity_offsets(TRICKY, outputs)
     assert outputs[-1] == [] and outputs[-2] == []
 
 

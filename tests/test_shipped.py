@@ -11,7 +11,7 @@ from ner import load
 from ner.checkpoint import SHIPPED
 from ner.cli import app
 
-from .conftest import EN_TRAIN, ZH_TRAIN
+from .conftest import EN_TRAIN, ZH_TRAIN, assert_entity_offsets
 
 EN_TEXTS = [
     "Angela Merkel met Emmanuel Macron in Paris on Monday.",
@@ -38,15 +38,6 @@ def zh():
     return load("zh")
 
 
-def _check_offsets(texts: list[str], outputs) -> None:
-    for text, entities in zip(texts, outputs):
-        end = 0
-        for e in entities:
-            assert 0 <= e.start < e.end <= len(text) and text[e.start : e.end] == e.text
-            assert e.start >= end
-            end = e.end
-
-
 @pytest.mark.parametrize("name", ["en", "zh"])
 def test_shipped_checkpoint_is_small_and_self_describing(name: str) -> None:
     path = SHIPPED / name
@@ -60,7 +51,7 @@ def test_shipped_checkpoint_is_small_and_self_describing(name: str) -> None:
 def test_en_finds_people_places_and_organisations(en) -> None:
     assert en.labels == ["LOC", "MISC", "ORG", "PER"]
     outputs = en.predict(EN_TEXTS)
-    _check_offsets(EN_TEXTS, outputs)
+    assert_entity_offsets(EN_TEXTS, outputs)
     first = {(e.text, e.label) for e in outputs[0]}
     assert {("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")} <= first
     assert outputs[-1] == []
@@ -69,7 +60,7 @@ def test_en_finds_people_places_and_organisations(en) -> None:
 def test_zh_finds_people_places_and_organisations(zh) -> None:
     assert zh.labels == ["LOC", "ORG", "PER"]
     outputs = zh.predict(ZH_TEXTS)
-    _check_offsets(ZH_TEXTS, outputs)
+    assert_entity_offsets(ZH_TEXTS, outputs)
     first = {(e.text, e.label) for e in outputs[0]}
     assert {("张三", "PER"), ("北京大学", "ORG"), ("李四", "PER"), ("上海", "LOC")} <= first
     assert outputs[-1] == []
