@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ner import checkpoint
 from ner.config import Config
-from ner.conll import Corpus, read_conll
+from ner.conll import read_conll
 from ner.evaluate import score
 from ner.features import Encoded, Featurizer, pack_sequences, word_key
 from ner.model import BiLstmCrf
@@ -123,6 +123,54 @@ def _optimizer(model: BiLstmCrf, config: Config) -> torch.optim.Optimizer:
     return cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
 
 
+def _load_data(
+    config: Config, train_path: str | Path, dev_path: str | Path | None, scheme: Scheme | None
+) -> tuple[list[Sentence], list[Sentence], int]:
+    """Training sequences (packed for document context if configured), dev sentences, and the
+    number of training sentences before packing."""
+    t = config.train
+    train_sents = read_conll(train_path, scheme).sentences
+    if dev_path is not None:
+        dev_sents = read_conll(dev_path, scheme).sentences
+    else:
+        train_sents, dev_sents = split_dev(train_sents, t.dev_fraction, t.seed)
+    if t.max_train_sentences:
+        train_sents = train_sents[: t.max_train_sentences]
+    if not train_sents:
+        raise ValueError(f"{train_path}: no training sentences")
+    return pack_sentences(train_sents, config.features.context_tokens), dev_sents, len(train_sents)
+
+
+def _train_epoch(
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    examples: Sequence[tuple[Encoded, list[int]]],
+    batches: Sequence[list[int]],
+    optimizer: torch.optim.Optimizer,
+    averaged: torch.optim.swa_utils.AveragedModel | None,
+    clip: float,
+    progress: bool | None,
+    desc: str,
+) -> float:
+    """One pass over ``batches`` of example indices; returns the summed loss per sequence."""
+    model.train()
+    total_loss = 0.0
+    bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
+    for idx in bar:
+        batch = featurizer.collate([examples[i][0] for i in idx], [examples[i][1] for i in idx])
+        optimizer.zero_grad()
+        loss = model.loss(batch)
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
+        total_loss += loss.item() * len(idx)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return total_loss
+
+
 def train(
     config: Config,
     train_path: str | Path,
@@ -155,19 +203,7 @@ def train(
     if (out / checkpoint.MODEL_DIR).exists() and not overwrite:
         raise ValueError(f"{out / checkpoint.MODEL_DIR} already holds a checkpoint: choose another output or overwrite")
 
-    train_corpus = read_conll(train_path, scheme)
-    train_sents = train_corpus.sentences
-    if dev_path is not None:
-        dev_corpus: Corpus | None = read_conll(dev_path, scheme)
-        dev_sents = dev_corpus.sentences if dev_corpus else []
-    else:
-        train_sents, dev_sents = split_dev(train_sents, t.dev_fraction, t.seed)
-    if t.max_train_sentences:
-        train_sents = train_sents[: t.max_train_sentences]
-    if not train_sents:
-        raise ValueError(f"{train_path}: no training sentences")
-    n_train = len(train_sents)  # sentences, before any packing into document-context sequences
-    train_sents = pack_sentences(train_sents, config.features.context_tokens)
+    train_sents, dev_sents, n_train = _load_data(config, train_path, dev_path, scheme)
     types = sorted({tag[2:] for s in train_sents for tag in s.tags if tag != "O"})
     if not types:
         raise ValueError(f"{train_path}: no entities in the training data")
@@ -189,8 +225,7 @@ def train(
         found,
         sum(p.numel() for p in model.parameters()),
     )
-    encoded: list[Encoded] = [featurizer.encode(s) for s in token_lists]
-    gold_ids = [[label_ids[tag] for tag in s.tags] for s in train_sents]
+    examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
     optimizer = _optimizer(model, config)
     # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
     averaged = (
@@ -228,29 +263,11 @@ def train(
     epoch = 0
     lengths = [len(s) for s in token_lists]
     for epoch in range(1, t.epochs + 1):
-        model.train()
         epoch_start = time.perf_counter()
-        total_loss = 0.0
         batches = _batches(lengths, t.batch_size, rng)
-        bar = tqdm(
-            batches,
-            desc=f"epoch {epoch}",
-            unit="batch",
-            disable=(not progress) if progress is not None else None,
-            leave=False,
+        total_loss = _train_epoch(
+            model, featurizer, examples, batches, optimizer, averaged, t.clip, progress, f"epoch {epoch}"
         )
-        for idx in bar:
-            batch = featurizer.collate([encoded[i] for i in idx], [gold_ids[i] for i in idx])
-            optimizer.zero_grad()
-            loss = model.loss(batch)
-            loss.backward()
-            if t.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip)
-            optimizer.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
-            total_loss += loss.item() * len(idx)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
         schedule.step()
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds

@@ -22,7 +22,7 @@ def _path_score(crf: ConstrainedCRF, emissions: torch.Tensor, path: tuple[int, .
     score = crf.start_transitions[path[0]] + emissions[0, path[0]]
     for a, b, i in zip(path, path[1:], range(1, len(path))):
         score = score + crf.transitions[a, b] + emissions[i, b]
-    return float(score + crf.end_transitions[path[-1]])
+    return float((score + crf.end_transitions[path[-1]]).detach())
 
 
 def _is_valid_bioes(tags: list[str]) -> bool:
