@@ -49,13 +49,14 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
     try:
+        # The keys that describe the model itself always come from the model, never from ``extra``.
         config = {
+            **(extra or {}),
             "format_version": FORMAT_VERSION,
             "features": asdict(model.features),
             "model": asdict(model.config),
             "labels": model.labels,
             "scheme": "bioes",
-            **(extra or {}),
         }
         vocab = {
             "words": list(featurizer.words.items),

@@ -115,8 +115,7 @@ def evaluate(
     """
     from ner.checkpoint import load
     from ner.conll import read_conll
-    from ner.evaluate import format_table
-    from ner.train import evaluate_sentences
+    from ner.evaluate import evaluate_sentences, format_table
 
     _setup_logging(logging.WARNING)
     _check_scheme(scheme)

@@ -1,4 +1,4 @@
-"""Entity-level scores from seqeval (strict mode, IOBES), and running a model over a corpus."""
+"""Entity-level scores from seqeval (strict mode, IOBES), and running a model over gold sentences."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from typing import Any
 
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOBES
+
+from ner.features import Featurizer, pack_sentences
+from ner.model import BiLstmCrf
+from ner.pipeline import tag_sentences
+from ner.types import Sentence
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, Any]:
@@ -55,3 +60,15 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'overall':<10}{result['precision']:>10.4f}{result['recall']:>10.4f}{result['f1']:>10.4f}{support:>10}"
     )
     return "\n".join(rows)
+
+
+def evaluate_sentences(
+    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
+) -> dict[str, Any]:
+    """Entity-level scores of the model on gold sentences (any labels; unknown ones count as missed)."""
+    sequences = pack_sentences(sentences, featurizer.config.context_tokens)
+    predicted = tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
+    result = score([s.tags for s in sequences], predicted)
+    result["sentences"] = len(sentences)
+    result["tokens"] = sum(len(s.tokens) for s in sentences)
+    return result

@@ -17,6 +17,7 @@ import torch
 
 from ner.config import FeatureConfig
 from ner.lexicon import LEXICON_SIZE, JiebaFeatures, char_offsets
+from ner.types import Sentence
 from ner.vocab import Vocab
 
 CASINGS = ("<pad>", "other", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit")
@@ -183,6 +184,22 @@ def pack_sequences(groups: Sequence[object], lengths: Sequence[int], max_tokens:
             runs.append([i])
             total = length
     return runs
+
+
+def pack_sentences(sentences: Sequence[Sentence], max_tokens: int) -> list[Sentence]:
+    """Neighbouring sentences of one document joined into sequences of at most ``max_tokens`` tokens."""
+    if max_tokens <= 0:
+        return list(sentences)
+    runs = pack_sequences([s.doc_id for s in sentences], [len(s.tokens) for s in sentences], max_tokens)
+    return [
+        Sentence(
+            tuple(t for i in run for t in sentences[i].tokens),
+            tuple(t for i in run for t in sentences[i].tags),
+            sentences[run[0]].doc_id,
+            sentences[run[0]].line,
+        )
+        for run in runs
+    ]
 
 
 def word_key(token: str, config: FeatureConfig) -> str:

@@ -26,10 +26,9 @@ from tqdm import tqdm
 from ner import checkpoint
 from ner.config import Config
 from ner.conll import read_conll
-from ner.evaluate import score
-from ner.features import Encoded, Featurizer, pack_sequences, word_key
+from ner.evaluate import evaluate_sentences
+from ner.features import Encoded, Featurizer, pack_sentences, word_key
 from ner.model import BiLstmCrf
-from ner.pipeline import tag_sentences
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
 
@@ -315,34 +314,6 @@ def train(
         seconds=total,
         train_sentences_per_second=n_train * epoch / max(train_seconds, 1e-9),
     )
-
-
-def evaluate_sentences(
-    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
-) -> dict[str, Any]:
-    """Entity-level scores of the model on gold sentences (any labels; unknown ones count as missed)."""
-    sequences = pack_sentences(sentences, featurizer.config.context_tokens)
-    predicted = tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
-    result = score([s.tags for s in sequences], predicted)
-    result["sentences"] = len(sentences)
-    result["tokens"] = sum(len(s.tokens) for s in sentences)
-    return result
-
-
-def pack_sentences(sentences: Sequence[Sentence], max_tokens: int) -> list[Sentence]:
-    """Neighbouring sentences of one document joined into sequences of at most ``max_tokens`` tokens."""
-    if max_tokens <= 0:
-        return list(sentences)
-    runs = pack_sequences([s.doc_id for s in sentences], [len(s.tokens) for s in sentences], max_tokens)
-    return [
-        Sentence(
-            tuple(t for i in run for t in sentences[i].tokens),
-            tuple(t for i in run for t in sentences[i].tags),
-            sentences[run[0]].doc_id,
-            sentences[run[0]].line,
-        )
-        for run in runs
-    ]
 
 
 def _version(package: str) -> str:

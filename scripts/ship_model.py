@@ -13,9 +13,7 @@ from pathlib import Path
 
 from ner import checkpoint
 from ner.conll import read_conll
-from ner.train import evaluate_sentences
-
-BASE_KEYS = {"format_version", "features", "model", "labels", "scheme"}
+from ner.evaluate import evaluate_sentences
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     model, featurizer, config = checkpoint.load(args.run)
-    extra = {k: v for k, v in config.items() if k not in BASE_KEYS}
+    extra = dict(config)  # save() rewrites the keys that describe the model from the model itself
     held_out = {}
     for path in args.held_out:
         scores = evaluate_sentences(model, featurizer, read_conll(path).sentences)

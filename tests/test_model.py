@@ -100,7 +100,9 @@ def test_pack_sequences_keeps_documents_and_the_token_budget() -> None:
 
 def test_document_context_model_trains_and_scores_per_sentence(tmp_path) -> None:
     from ner.conll import read_conll
-    from ner.train import evaluate_sentences, pack_sentences, train
+    from ner.evaluate import evaluate_sentences
+    from ner.features import pack_sentences
+    from ner.train import train
 
     from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 
