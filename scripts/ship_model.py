@@ -33,7 +33,8 @@ def main() -> None:
         held_out[Path(path).name] = scores
         summary = {k: scores[k] for k in ("precision", "recall", "f1", "sentences")}
         print(json.dumps({"file": path, **summary}))
-    extra["metrics"] = {**extra.get("metrics", {}), "held_out": held_out}
+    metrics = extra.get("metrics", {})
+    extra["metrics"] = {**metrics, "held_out": {**metrics.get("held_out", {}), **held_out}}
     if args.command:
         extra["command"] = args.command
     target = checkpoint.SHIPPED / args.name
