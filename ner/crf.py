@@ -12,11 +12,50 @@ Shapes: B batch, T time steps, K tags. Inputs are batch-first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torchcrf import CRF
 
 FORBIDDEN = -10000.0
+
+
+@dataclass(frozen=True)
+class Posteriors:
+    """Forward-backward results for a batch: everything needed for marginals and span probabilities.
+
+    ``alpha[b, t, k]``: log of the summed scores of all tag prefixes that end in tag k at step t (emission
+    at t included). ``beta[b, t, k]``: log of the summed scores of all continuations from tag k at step t
+    to the end of the sentence (emission at t excluded, end transition included). ``log_z[b]``: the
+    log-partition function. Positions beyond a sentence's length hold meaningless values.
+    """
+
+    alpha: torch.Tensor  # (B, T, K)
+    beta: torch.Tensor  # (B, T, K)
+    log_z: torch.Tensor  # (B,)
+    emissions: torch.Tensor  # (B, T, K)
+    transitions: torch.Tensor  # (K, K)
+    mask: torch.Tensor  # (B, T) bool
+
+    def marginals(self) -> torch.Tensor:
+        """P(y_t = k | x), (B, T, K); each real position sums to one, padding is zero."""
+        # shape: (B, T, K)
+        log_p = self.alpha + self.beta - self.log_z[:, None, None]
+        return log_p.exp() * self.mask.unsqueeze(2)
+
+    def segment_log_prob(self, row: int, start: int, tags: Sequence[int]) -> float:
+        """log P(y[start : start + len(tags)] == tags | x) for sentence ``row`` of the batch.
+
+        The probability, summed over every full tag path, that the given steps carry exactly these tags;
+        for an entity's B..E (or S) tags it is the probability of that entity span with that label.
+        """
+        if not tags:
+            raise ValueError("segment_log_prob needs at least one tag")
+        end = start + len(tags) - 1
+        score = self.alpha[row, start, tags[0]] + self.beta[row, end, tags[-1]] - self.log_z[row]
+        for i in range(1, len(tags)):
+            score = score + self.transitions[tags[i - 1], tags[i]] + self.emissions[row, start + i, tags[i]]
+        return float(score.detach())
 
 
 class ConstrainedCRF(CRF):
@@ -55,6 +94,36 @@ class ConstrainedCRF(CRF):
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per sentence. emissions (B, T, K), tags (B, T), mask (B, T) bool."""
         return -self(emissions, tags, mask=mask, reduction="mean")
+
+    def posteriors(self, emissions: torch.Tensor, mask: torch.Tensor) -> Posteriors:
+        """Forward-backward over the batch (log space), under the same pinned transitions as decoding.
+
+        Args:
+            emissions: (B, T, K) scores.
+            mask: (B, T) bool, each row a prefix of True values with the first one on.
+        """
+        b, t, k = emissions.shape
+        trans, end = self.transitions, self.end_transitions
+        alpha = emissions.new_empty(b, t, k)
+        beta = emissions.new_empty(b, t, k)
+        if t == 0:
+            return Posteriors(alpha, beta, emissions.new_zeros(b), emissions, trans, mask)
+        # shape: (B, K)
+        alpha[:, 0] = self.start_transitions + emissions[:, 0]
+        for i in range(1, t):
+            # shape: (B, K): sum over the previous tag (dim 1) of prefix score + transition, plus emission
+            step = torch.logsumexp(alpha[:, i - 1].unsqueeze(2) + trans, dim=1) + emissions[:, i]
+            # Padded steps carry the last real value forward, so alpha[:, -1] ends every row.
+            alpha[:, i] = torch.where(mask[:, i].unsqueeze(1), step, alpha[:, i - 1])
+        # shape: (B,)
+        log_z = torch.logsumexp(alpha[:, -1] + end, dim=1)
+        beta[:, -1] = end
+        for i in range(t - 2, -1, -1):
+            # shape: (B, K): sum over the next tag (dim 2) of transition + its emission + its continuation
+            step = torch.logsumexp(trans + (emissions[:, i + 1] + beta[:, i + 1]).unsqueeze(1), dim=2)
+            # A row whose next step is padding ends here: only the end transition follows.
+            beta[:, i] = torch.where(mask[:, i + 1].unsqueeze(1), step, end.expand(b, k))
+        return Posteriors(alpha, beta, log_z, emissions, trans, mask)
 
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best tag path per sentence, decoded for the whole batch at once (backtracking included).

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ner.config import FeatureConfig, ModelConfig
-from ner.crf import ConstrainedCRF
+from ner.crf import ConstrainedCRF, Posteriors
 from ner.features import CASINGS, Batch, Featurizer
 from ner.lexicon import LEXICON_SIZE, SOFTWORD_TAGS
 from ner.tags import allowed_transitions
@@ -169,3 +169,9 @@ class BiLstmCrf(nn.Module):
     def decode(self, batch: Batch) -> list[list[int]]:
         """Best tag-id path per sentence under the BIOES constraints."""
         return self.crf.viterbi(self.emissions(batch), batch.mask)
+
+    @torch.inference_mode()
+    def decode_with_posteriors(self, batch: Batch) -> tuple[list[list[int]], Posteriors]:
+        """Best tag-id paths plus the forward-backward posteriors that score their spans."""
+        emissions = self.emissions(batch)  # (B, T, K)
+        return self.crf.viterbi(emissions, batch.mask), self.crf.posteriors(emissions, batch.mask)

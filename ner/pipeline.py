@@ -2,10 +2,12 @@
 
 ``text → sentences of tokens → feature ids → batch → emissions → Viterbi → BIOES tags → token
 spans → character spans``. Character offsets are Python string indices into the caller's text.
+Each entity's score is the CRF's probability of exactly that span with that label (forward-backward).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,9 @@ from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
 from ner.types import Span, Token
 
-MAX_SENTENCE_TOKENS = 250  # longer "sentences" are cut into pieces of this size
+MAX_SENTENCE_TOKENS = 250  # longer "sentences" are cut into pieces of at most this size
+# Preferred places to cut an over-long sentence: after these tokens an entity rarely continues.
+_SOFT_BREAKS = frozenset(",，、;；:：()（）[]【】\"“”'‘’「」《》")
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,18 @@ class Entity:
     label: str
     start: int
     end: int
+    score: float  # P(this span with this label | text) under the CRF, in [0, 1]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end}
+        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score}
+
+
+@dataclass(frozen=True)
+class ScoredSpan:
+    """A token span (``Span``) with the CRF probability of its label."""
+
+    span: Span
+    score: float
 
 
 def tag_sentences(
@@ -53,14 +66,53 @@ def tag_sentences(
     return out
 
 
-def tokens_to_entities(text: str, tokens: Sequence[Token], tags: Sequence[str]) -> list[Entity]:
-    """Character-level entities from one sentence's tokens and its (valid) BIOES tags."""
-    spans: list[Span] = to_spans(tags, "bioes")[0]
+def decode_spans(
+    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int = 64
+) -> list[list[ScoredSpan]]:
+    """Viterbi entity spans per tokenised sentence, each scored by its forward-backward probability."""
+    was_training = model.training
+    model.eval()
+    out: list[list[ScoredSpan]] = [[] for _ in sentences]
+    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+    for k in range(0, len(order), batch_size):
+        idx = order[k : k + batch_size]
+        batch = featurizer.collate([featurizer.encode(sentences[i]) for i in idx])
+        paths, posteriors = model.decode_with_posteriors(batch)
+        for row, (i, path) in enumerate(zip(idx, paths)):
+            for span in to_spans([model.labels[j] for j in path], "bioes")[0]:
+                log_p = posteriors.segment_log_prob(row, span.start, path[span.start : span.end])
+                out[i].append(ScoredSpan(span, min(1.0, math.exp(log_p))))
+    model.train(was_training)
+    return out
+
+
+def tokens_to_entities(text: str, tokens: Sequence[Token], spans: Sequence[ScoredSpan]) -> list[Entity]:
+    """Character-level entities from one sentence's tokens and its scored token spans."""
     entities = []
-    for span in spans:
-        start, end = tokens[span.start].start, tokens[span.end - 1].end
-        entities.append(Entity(text[start:end], span.label, start, end))
+    for scored in spans:
+        start, end = tokens[scored.span.start].start, tokens[scored.span.end - 1].end
+        entities.append(Entity(text[start:end], scored.span.label, start, end, scored.score))
     return entities
+
+
+def split_long(sentence: Sequence[Token], max_tokens: int = MAX_SENTENCE_TOKENS) -> list[list[Token]]:
+    """Cut a sentence into pieces of at most ``max_tokens`` tokens, preferring cuts after soft
+    punctuation (commas, colons, brackets, quotes) in the second half of each window."""
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    pieces: list[list[Token]] = []
+    rest = list(sentence)
+    while len(rest) > max_tokens:
+        cut = max_tokens
+        for j in range(max_tokens - 1, max_tokens // 2 - 1, -1):
+            if rest[j].text in _SOFT_BREAKS:
+                cut = j + 1
+                break
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    return pieces
 
 
 class Tagger:
@@ -92,17 +144,15 @@ class Tagger:
         for i, text in enumerate(texts):
             sentences: list[list[Token]] = []
             for sentence in self.tokenize(text):
-                sentences.extend(
-                    sentence[k : k + MAX_SENTENCE_TOKENS] for k in range(0, len(sentence), MAX_SENTENCE_TOKENS)
-                )
+                sentences.extend(split_long(sentence))
             # Models trained with document context read neighbouring sentences of a text together.
             for run in pack_sequences([0] * len(sentences), [len(s) for s in sentences], context):
                 pieces.append((i, [tok for j in run for tok in sentences[j]]))
         with torch.inference_mode():
-            tags = tag_sentences(self.model, self.featurizer, [[t.text for t in p] for _, p in pieces], batch_size)
+            spans = decode_spans(self.model, self.featurizer, [[t.text for t in p] for _, p in pieces], batch_size)
         results: list[list[Entity]] = [[] for _ in texts]
-        for (i, tokens), sentence_tags in zip(pieces, tags):
-            results[i].extend(tokens_to_entities(texts[i], tokens, sentence_tags))
+        for (i, tokens), sentence_spans in zip(pieces, spans):
+            results[i].extend(tokens_to_entities(texts[i], tokens, sentence_spans))
         for entities in results:
             entities.sort(key=lambda e: e.start)
         return results

@@ -115,3 +115,60 @@ def test_empty_batch_dimension_and_single_token() -> None:
     assert crf.viterbi(torch.zeros(2, 0, len(LABELS)), torch.zeros(2, 0, dtype=torch.bool)) == [[], []]
     path = crf.viterbi(torch.randn(1, 1, len(LABELS)), torch.ones(1, 1, dtype=torch.bool))[0]
     assert LABELS[path[0]][0] in "OS"
+
+
+def _all_paths(crf: ConstrainedCRF, emissions: torch.Tensor) -> list[tuple[tuple[int, ...], float]]:
+    k = emissions.shape[1]
+    return [(p, _path_score(crf, emissions, p)) for p in itertools.product(range(k), repeat=emissions.shape[0])]
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_posteriors_match_brute_force(generator: torch.Generator, constrained: bool) -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS)) if constrained else _unconstrained(4)
+    k = crf.num_tags
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    emissions = torch.randn(1, 4, k, generator=generator)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    with torch.no_grad():
+        post = crf.posteriors(emissions, mask)
+    paths = _all_paths(crf, emissions[0])
+    log_z = torch.logsumexp(torch.tensor([s for _, s in paths], dtype=torch.float64), 0)
+    assert post.log_z[0].item() == pytest.approx(float(log_z), abs=1e-3)
+    # pytorch-crf's own normaliser agrees.
+    reference = crf._compute_normalizer(emissions.transpose(0, 1), mask.T).detach()
+    assert post.log_z[0].item() == pytest.approx(reference.item())
+    probs = {p: float(torch.exp(torch.tensor(s, dtype=torch.float64) - log_z)) for p, s in paths}
+    marginals = post.marginals()[0]
+    assert torch.allclose(marginals.sum(dim=1), torch.ones(4), atol=1e-5)
+    for t, tag in itertools.product(range(4), range(k)):
+        expected = sum(pr for p, pr in probs.items() if p[t] == tag)
+        assert float(marginals[t, tag]) == pytest.approx(expected, abs=1e-5)
+    # Segment probabilities: every (start, tags) of lengths 1..3 at a few positions.
+    for start, length in [(0, 1), (1, 2), (0, 3), (2, 2), (1, 3)]:
+        for tags in itertools.islice(itertools.product(range(k), repeat=length), 0, None, 7):
+            expected = sum(pr for p, pr in probs.items() if p[start : start + length] == tags)
+            got = torch.exp(torch.tensor(post.segment_log_prob(0, start, list(tags)))).item()
+            assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_posteriors_batched_equal_one_by_one_and_ignore_padding(generator: torch.Generator) -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    lengths = [5, 2, 1, 4]
+    emissions = torch.randn(len(lengths), 5, crf.num_tags, generator=generator)
+    mask = torch.arange(5)[None, :] < torch.tensor(lengths)[:, None]
+    with torch.no_grad():
+        batched = crf.posteriors(emissions, mask)
+    marginals = batched.marginals()
+    for r, n in enumerate(lengths):
+        with torch.no_grad():
+            single = crf.posteriors(emissions[r : r + 1, :n], mask[r : r + 1, :n])
+        assert torch.allclose(batched.log_z[r], single.log_z[0], atol=1e-4)
+        assert torch.allclose(marginals[r, :n], single.marginals()[0], atol=1e-5)
+        assert float(marginals[r, n:].abs().sum()) == 0.0
+        assert batched.segment_log_prob(r, 0, [0] * n) == pytest.approx(single.segment_log_prob(0, 0, [0] * n))
+    # Constrained: forbidden tags (an I- or E- first) get zero probability.
+    first = marginals[:, 0]
+    starts, _, _ = allowed_transitions(LABELS)
+    assert float(first[:, [i for i, ok in enumerate(starts) if not ok]].max()) < 1e-6

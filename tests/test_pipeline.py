@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner.pipeline import Tagger, tokens_to_entities
+from ner.pipeline import ScoredSpan, Tagger, split_long, tokens_to_entities
 from ner.tokenize import chinese_tokenizer, english_tokenizer
 from ner.train import TrainResult
+from ner.types import Span, Token
 
 from .conftest import assert_entity_offsets
 
@@ -83,11 +84,20 @@ def english_tokenizer_cached():
 def test_tokens_to_entities_maps_token_spans_to_characters() -> None:
     text = "Angela Merkel visited Paris."
     tokens = english_tokenizer_cached()(text)[0]
-    entities = tokens_to_entities(text, tokens, ["B-PER", "E-PER", "O", "S-LOC", "O"])
-    assert [(e.text, e.label, e.start, e.end) for e in entities] == [
-        ("Angela Merkel", "PER", 0, 13),
-        ("Paris", "LOC", 22, 27),
+    spans = [ScoredSpan(Span(0, 2, "PER"), 0.9), ScoredSpan(Span(3, 4, "LOC"), 0.5)]
+    entities = tokens_to_entities(text, tokens, spans)
+    assert [(e.text, e.label, e.start, e.end, e.score) for e in entities] == [
+        ("Angela Merkel", "PER", 0, 13, 0.9),
+        ("Paris", "LOC", 22, 27, 0.5),
     ]
+
+
+def test_split_long_prefers_soft_punctuation_and_keeps_every_token() -> None:
+    tokens = [Token(c, i, i + 1) for i, c in enumerate("abcdefg,hijklmnopqrstu")]
+    pieces = split_long(tokens, max_tokens=10)
+    assert [len(p) for p in pieces] == [8, 10, 4]  # first cut after the comma, then hard cuts
+    assert [t for p in pieces for t in p] == tokens
+    assert split_long([], 10) == []
 
 
 @pytest.mark.parametrize("fixture", ["tiny_en", "tiny_zh"])
@@ -102,5 +112,6 @@ def test_predicted_entities_satisfy_offset_invariants(fixture: str, request: pyt
 def test_tiny_models_find_training_entities(tiny_en: TrainResult, tiny_zh: TrainResult) -> None:
     en = Tagger.load(tiny_en.checkpoint).predict(["Angela Merkel visited Paris on Monday."])[0]
     assert [(e.text, e.label) for e in en] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert all(0.5 < e.score <= 1.0 for e in en), "overfit entities are confident"
     zh = Tagger.load(tiny_zh.checkpoint).predict(["刘德华出生在香港。"])[0]
     assert [(e.text, e.label, e.start, e.end) for e in zh] == [("刘德华", "PER", 0, 3), ("香港", "LOC", 6, 8)]
