@@ -1,4 +1,4 @@
-"""The ``ner`` command line: train, evaluate, predict.
+"""The ``ner`` command line: train, evaluate, predict, serve, retrain.
 
 User errors (bad files, bad options, missing checkpoints) print one ``error:`` line naming the
 problem and exit with status 2; they never print a traceback.
@@ -165,6 +165,107 @@ def predict(
         if len(chunk) >= batch_size:
             flush()
     flush()
+
+
+@app.command()
+def serve(
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Models to serve, comma-separated or repeated; default NER_MODELS or en,zh."),
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address; default NER_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port; default NER_PORT or 8000.")] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="Store of retrained models; default NER_MODEL_DIR.")
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve models over REST (POST /v1/ner). Other settings come from NER_* environment variables.
+
+    Example: ner serve --model en --port 8080
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from api import Settings, create_app
+    from ner import store
+
+    overrides: dict[str, object] = {}
+    if models:
+        overrides["models"] = ",".join(models)
+    for key, value in (("host", host), ("port", port), ("model_dir", model_dir)):
+        if value is not None:
+            overrides[key] = value
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        _fail("; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors()))
+    for name in settings.models:  # a typo in a model name should stop here, not leave /ready at 503
+        try:
+            store.resolve(name, settings.model_dir)
+        except USER_ERRORS as e:
+            _fail(str(e))
+    _setup_logging(getattr(logging, log_level.upper(), logging.INFO))
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level.lower())
+
+
+@app.command()
+def retrain(
+    name: Annotated[str, typer.Option("--name", help="Model name to (re)train, e.g. en or my-products.")],
+    train_file: Annotated[Path, typer.Option("--train", help="Training file (any supported format and scheme).")],
+    dev_file: Annotated[Path, typer.Option("--dev", help="Dev file: decides promotion.")],
+    model_dir: Annotated[
+        Path, typer.Option("--model-dir", envvar="NER_MODEL_DIR", help="Versioned model store (NER_MODEL_DIR).")
+    ],
+    min_f1: Annotated[
+        float, typer.Option("--min-f1", min=0.0, max=1.0, help="Promote only if dev entity F1 reaches this.")
+    ],
+    lang: Annotated[str, typer.Option("--lang", help="Language defaults: en or zh.")] = "en",
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config, as for `ner train`.")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a config key.")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="Tag scheme of the files; default: detect.")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Running service to reload after promotion, e.g. http://host:8000.")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="NER_API_KEY", help="Admin key for --url (NER_API_KEY).")
+    ] = None,
+) -> None:
+    """Train NAME into a new version in the store; make it current only if dev F1 >= --min-f1; then
+    ask the service at --url to reload it. Exit 0 when promoted, 1 when below the threshold.
+
+    Example: ner retrain --name en --lang en --train train.txt --dev dev.txt --model-dir models --min-f1 0.85
+    """
+    from ner.config import load_config
+    from ner.retrain import request_reload
+    from ner.retrain import retrain as run_retrain
+
+    _setup_logging(logging.INFO)
+    _check_scheme(scheme)
+    if lang not in ("en", "zh"):
+        _fail(f"--lang must be en or zh, got {lang!r}")
+    try:
+        cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
+        command = shlex.join(["ner", *sys.argv[1:]])
+        result = run_retrain(cfg, name, model_dir, train_file, dev_file, min_f1, scheme, command)  # type: ignore[arg-type]
+    except USER_ERRORS as e:
+        _fail(str(e))
+    summary = result.summary()
+    if result.promoted and url:
+        try:
+            reply = request_reload(url, name, api_key)
+            summary["reloaded"] = reply["model"]["digest"]
+        except RuntimeError as e:
+            typer.echo(json.dumps(summary))
+            _fail(f"promoted {result.version}, but the service did not reload: {e}")
+    typer.echo(json.dumps(summary))
+    if not result.promoted:
+        typer.echo(
+            f"not promoted: dev F1 {result.dev_f1:.4f} < --min-f1 {min_f1}; the current model is unchanged "
+            f"(this run is kept at {result.version})",
+            err=True,
+        )
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from ner.train import TrainResult, train
 FIXTURES = Path(__file__).parent / "fixtures"
 EN_TRAIN = FIXTURES / "en_train.txt"
 ZH_TRAIN = FIXTURES / "zh_train.txt"
+DRUGS_TRAIN = FIXTURES / "en_drugs.txt"  # a label set no shipped model has: DRUG
 
 TINY = [
     "features.pretrained=none",
@@ -61,3 +62,9 @@ def tiny_zh(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     """A tiny Chinese model (chars, bigrams, jieba softword and lexicon) overfit on its fixture."""
     extra = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1"]
     return _train("zh", ZH_TRAIN, tmp_path_factory.mktemp("tiny-zh"), extra)
+
+
+@pytest.fixture(scope="session")
+def tiny_drugs(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    """A tiny English model with a DRUG label only, overfit on its 12-sentence fixture."""
+    return _train("en", DRUGS_TRAIN, tmp_path_factory.mktemp("tiny-drugs"), ["features.casing_dim=4"])

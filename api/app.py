@@ -1,0 +1,75 @@
+"""``create_app(settings)``: the FastAPI application, its lifespan and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from api.deps import ServiceState
+from api.errors import install_error_handlers
+from api.limits import RequestLimits
+from api.metrics import Metrics, MetricsMiddleware
+from api.registry import ModelRegistry
+from api.routes import models, ner, ops
+from api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Named-entity recognition (char+word BiLSTM-CRF) for English and Chinese.
+
+Entity offsets `start`/`end` are **Python string indices (Unicode code points)** into the submitted
+text, so `text[start:end]` is the entity. JavaScript strings count UTF-16 units: convert with
+`Array.from(text)` for texts outside the Basic Multilingual Plane. `score` is the CRF's probability
+of that span with that label (forward-backward), in [0, 1].
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. Models load in the background at startup; ``/ready`` says when they are in."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        state = ServiceState(
+            settings=settings,
+            registry=ModelRegistry(model_dir=settings.model_dir),
+            metrics=metrics,
+            limiter=anyio.CapacityLimiter(settings.inference_workers),
+        )
+        app.state.service = state
+
+        async def load() -> None:
+            try:
+                await anyio.to_thread.run_sync(state.registry.load_all, settings.models)
+            finally:
+                state.loading_done = True
+                metrics.loaded.set(len(state.registry.names()))
+                if not state.registry.errors():
+                    logger.info("ready: serving %s", ", ".join(state.registry.names()))
+
+        task = asyncio.create_task(load())
+        try:
+            yield
+        finally:
+            if not task.done():
+                task.cancel()
+
+    app = FastAPI(title="ner-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(ner.router)
+    app.include_router(models.router)
+    # Added last = outermost: metrics see every response, including the limits' 413/415.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

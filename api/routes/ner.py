@@ -1,0 +1,64 @@
+"""``POST /v1/ner`` and ``POST /v1/ner/batch``: texts in, entity spans with offsets and scores out."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from fastapi import APIRouter
+
+from api.deps import ServiceState, State, pick_model
+from api.errors import ApiError
+from api.registry import LoadedModel
+from api.schemas import BatchItem, BatchRequest, BatchResponse, EntityOut, NerRequest, NerResponse
+
+router = APIRouter(prefix="/v1", tags=["ner"])
+
+
+def _check_lengths(state: ServiceState, texts: list[str]) -> None:
+    limit = state.settings.max_chars
+    for i, text in enumerate(texts):
+        if len(text) > limit:
+            where = f"texts[{i}]" if len(texts) > 1 else "text"
+            message = f"{where} has {len(text)} characters; the limit is {limit} (NER_MAX_CHARS)"
+            raise ApiError(413, "text_too_long", message)
+
+
+async def _tag(state: ServiceState, loaded: LoadedModel, texts: list[str]) -> list[list[EntityOut]]:
+    """Run the model in a worker thread (never on the event loop), at most NER_INFERENCE_WORKERS at once."""
+    began = time.perf_counter()
+    tagger, batch_size = loaded.tagger, state.settings.batch_size
+    results = await anyio.to_thread.run_sync(lambda: tagger.predict(texts, batch_size), limiter=state.limiter)
+    metrics = state.metrics
+    metrics.inference.labels(loaded.name).observe(time.perf_counter() - began)
+    metrics.texts.labels(loaded.name).inc(len(texts))
+    metrics.characters.labels(loaded.name).inc(sum(len(t) for t in texts))
+    out = []
+    for entities in results:
+        for e in entities:
+            metrics.entities.labels(loaded.name, e.label).inc()
+        out.append(
+            [EntityOut(text=e.text, label=e.label, start=e.start, end=e.end, score=round(e.score, 4)) for e in entities]
+        )
+    return out
+
+
+@router.post("/ner", response_model=NerResponse)
+async def tag_text(body: NerRequest, state: State) -> NerResponse:
+    """Entities in one text, sorted by ``start``, never overlapping. Offsets are Python string indices."""
+    _check_lengths(state, [body.text])
+    loaded = pick_model(state, body.model)
+    entities = (await _tag(state, loaded, [body.text]))[0]
+    return NerResponse(model=loaded.name, entities=entities)
+
+
+@router.post("/ner/batch", response_model=BatchResponse)
+async def tag_batch(body: BatchRequest, state: State) -> BatchResponse:
+    """Entities for each text, in input order."""
+    if len(body.texts) > state.settings.max_batch:
+        limit = state.settings.max_batch
+        raise ApiError(413, "too_many_texts", f"{len(body.texts)} texts; the limit is {limit} (NER_MAX_BATCH)")
+    _check_lengths(state, body.texts)
+    loaded = pick_model(state, body.model)
+    results = await _tag(state, loaded, body.texts) if body.texts else []
+    return BatchResponse(model=loaded.name, results=[BatchItem(entities=r) for r in results])

@@ -1,0 +1,75 @@
+"""Request and response bodies. Offsets are Python string indices (Unicode code points), not UTF-16
+units as JavaScript counts them: ``text[start:end]`` in Python is the entity text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Request(BaseModel):
+    # Unknown fields are an error: a misspelt "txt" should not silently tag nothing.
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
+
+
+class NerRequest(_Request):
+    text: str = Field(description="Text to tag, any length up to NER_MAX_CHARS characters.")
+    model: str | None = Field(None, description="Model name (see GET /v1/models); default: the service's default.")
+
+
+class BatchRequest(_Request):
+    texts: list[str] = Field(description="Texts to tag, at most NER_MAX_BATCH; results come back in this order.")
+    model: str | None = None
+
+
+class ReloadRequest(_Request):
+    path: str | None = Field(None, description="Checkpoint directory; default: the name's current checkpoint.")
+
+
+class EntityOut(BaseModel):
+    text: str = Field(description="The entity text: the request text sliced with [start:end].")
+    label: str
+    start: int = Field(description="Start offset, a Python string index (code points).")
+    end: int = Field(description="End offset, exclusive.")
+    score: float = Field(ge=0.0, le=1.0, description="CRF probability of this span with this label.")
+
+
+class NerResponse(BaseModel):
+    model: str
+    entities: list[EntityOut]
+
+
+class BatchItem(BaseModel):
+    entities: list[EntityOut]
+
+
+class BatchResponse(BaseModel):
+    model: str
+    results: list[BatchItem]
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    name: str
+    language: str
+    labels: list[str]
+    default: bool
+    metrics: dict[str, Any]
+    path: str
+    digest: str
+    loaded_at: str
+    load_seconds: float
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+    loading_errors: dict[str, str] = Field(default_factory=dict)
+
+
+class ReloadResponse(BaseModel):
+    model: ModelInfo
+    previous_digest: str | None
+    labels_added: list[str]
+    labels_removed: list[str]

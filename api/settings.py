@@ -1,0 +1,71 @@
+"""Service settings, read from ``NER_*`` environment variables by pydantic-settings.
+
+``NER_MODELS=en,zh NER_API_KEY=... ner serve`` — every field below is ``NER_<FIELD>`` in upper case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ner.store import check_name
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; immutable once built."""
+
+    model_config = SettingsConfigDict(env_prefix="NER_", frozen=True, protected_namespaces=(), extra="ignore")
+
+    # Model names to load at startup: shipped names (en, zh) or names in model_dir's store.
+    models: Annotated[tuple[str, ...], NoDecode] = ("en", "zh")
+    # Model used when a request names none; default: the first of ``models``.
+    default_model: str | None = None
+    # Store of retrained models (``ner retrain --model-dir``); its current version of a name wins over a shipped one.
+    model_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_chars: int = Field(100_000, ge=1, description="characters (code points) per text")
+    max_batch: int = Field(256, ge=1, description="texts per /v1/ner/batch request")
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="request body size, checked before parsing")
+    # Key for admin endpoints (X-API-Key header); admin endpoints are disabled while it is unset or empty.
+    api_key: SecretStr | None = None
+    inference_workers: int = Field(1, ge=1, description="model calls running at once (threads)")
+    torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default")
+    batch_size: int = Field(64, ge=1, description="sentences per forward pass")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one model is required")
+        if len(set(value)) != len(value):
+            raise ValueError(f"duplicate model names in {','.join(value)}")
+        for name in value:
+            check_name(name)
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @model_validator(mode="after")
+    def _check_default(self) -> Settings:
+        if self.default_model is not None and self.default_model not in self.models:
+            raise ValueError(f"default_model {self.default_model!r} is not one of models ({', '.join(self.models)})")
+        return self
+
+    @property
+    def default(self) -> str:
+        """The model a request without ``model`` gets."""
+        return self.default_model or self.models[0]
