@@ -15,14 +15,18 @@ RUN groupadd --gid 10001 ner \
     && chown ner:ner /models
 
 WORKDIR /app
-# ner/ carries the shipped checkpoints (ner/models/en, ner/models/zh) as package data.
-COPY pyproject.toml README.md ner/ api/ ./
+# ner/ carries the shipped checkpoints (ner/models/en, ner/models/zh) as package data. A directory
+# COPY copies its contents, so each package gets its own destination.
+COPY pyproject.toml README.md ./
+COPY ner ./ner
+COPY api ./api
 
-# The install command is the README's, unchanged. pip reads PIP_EXTRA_INDEX_URL from the environment
+# The install command is the README's, unchanged; the `train` extra (GloVe vectors) lets `ner retrain`
+# run inside the container. pip reads PIP_EXTRA_INDEX_URL from the environment
 # (an ARG is one during RUN); on the PyTorch CPU index `torch==2.13.0` also matches `2.13.0+cpu`, which
 # sorts above PyPI's `2.13.0`, so pip takes the CPU wheel instead of pulling several GB of CUDA.
 ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install torch==2.13.0 && pip install -e .
+RUN pip install torch==2.13.0 && pip install -e '.[train]'
 
 ENV NER_MODEL_DIR=/models \
     NER_HOST=0.0.0.0 \
