@@ -6,6 +6,7 @@ problem and exit with status 2; they never print a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shlex
@@ -266,6 +267,40 @@ def retrain(
             err=True,
         )
         raise typer.Exit(code=1)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Option("--name", help="Model name in the store.")],
+    version: Annotated[str, typer.Option("--version", help="Version directory name under NAME/versions.")],
+    model_dir: Annotated[
+        Path, typer.Option("--model-dir", envvar="NER_MODEL_DIR", help="Versioned model store (NER_MODEL_DIR).")
+    ],
+    url: Annotated[str | None, typer.Option("--url", help="Running service to reload afterwards.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="NER_API_KEY", help="Admin key for --url.")] = None,
+) -> None:
+    """Make a stored version current (e.g. roll back), atomically; optionally reload the service.
+
+    Example: ner promote --name en --version 20261123T150218Z --model-dir model-store
+    """
+    from ner import store
+    from ner.retrain import request_reload
+
+    try:
+        store.check_name(name)
+        path = store.promote(model_dir, name, Path(model_dir) / name / store.VERSIONS / version)
+    except USER_ERRORS as e:
+        known = ""
+        with contextlib.suppress(ValueError):
+            known = ", ".join(p.name for p in store.versions(model_dir, name))
+        _fail(f"{e} (versions of {name}: {known or 'none'})")
+    summary: dict[str, object] = {"name": name, "current": str(path)}
+    if url:
+        try:
+            summary["reloaded"] = request_reload(url, name, api_key)["model"]["digest"]
+        except RuntimeError as e:
+            _fail(f"{name} now points to {path}, but the service did not reload: {e}")
+    typer.echo(json.dumps(summary))
 
 
 def main() -> None:

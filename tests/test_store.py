@@ -79,3 +79,23 @@ def test_an_interrupted_retrain_never_touches_current(tmp_path: Path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         retrain(_config(), "drugs", tmp_path, DRUGS_TRAIN, DRUGS_TRAIN, min_f1=0.0, progress=False)  # type: ignore[arg-type]
     assert store.current(tmp_path, "drugs") == first.version.resolve()
+
+
+def test_promote_command_rolls_back(tmp_path: Path, tiny_drugs: TrainResult) -> None:
+    from typer.testing import CliRunner
+
+    from ner.cli import app
+
+    first = _fake_version(tmp_path, "en", tiny_drugs.checkpoint)
+    second = _fake_version(tmp_path, "en", tiny_drugs.checkpoint)
+    store.promote(tmp_path, "en", second)
+    runner = CliRunner()
+    args = ["promote", "--name", "en", "--model-dir", str(tmp_path), "--version"]
+    done = runner.invoke(app, [*args, first.name])
+    assert done.exit_code == 0, done.output
+    assert store.current(tmp_path, "en") == first.resolve()
+    missing = runner.invoke(app, [*args, "19990101T000000Z"])
+    assert missing.exit_code == 2 and first.name in missing.output and second.name in missing.output
+    assert store.current(tmp_path, "en") == first.resolve()
+    bad = runner.invoke(app, ["promote", "--name", "..", "--model-dir", str(tmp_path), "--version", "x"])
+    assert bad.exit_code == 2 and "invalid model name" in bad.output
