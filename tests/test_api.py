@@ -367,3 +367,52 @@ def test_a_model_that_fails_at_startup_is_reported_and_the_rest_serve(tmp_path: 
         assert "ghost" in c.get("/v1/models").json()["loading_errors"]
         assert spans(c.post("/v1/ner", json={"text": ZH_TEXT}).json()) == ZH_EXPECTED
         assert c.post("/v1/ner", json={"text": "x", "model": "ghost"}).status_code == 404
+
+
+def _block_predict(loaded: Any) -> tuple[threading.Event, threading.Event]:
+    """Make one loaded model's predict wait until released; returns (started, release)."""
+    started, release = threading.Event(), threading.Event()
+    original = loaded.tagger.predict
+
+    def blocking(texts: list[str], batch_size: int = 64) -> Any:
+        started.set()
+        release.wait(30)
+        return original(texts, batch_size)
+
+    loaded.tagger.predict = blocking
+    return started, release
+
+
+def test_inference_never_blocks_the_event_loop(en_client: TestClient) -> None:
+    started, release = _block_predict(en_client.app.state.service.registry.get("en"))  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(en_client.post, "/v1/ner", json={"text": EN_TEXT})
+        assert started.wait(30)
+        # The model call is stuck in its worker thread; the event loop still answers.
+        assert en_client.get("/health").status_code == 200
+        assert en_client.get("/v1/models").status_code == 200
+        assert not pending.done()
+        release.set()
+        assert spans(pending.result().json()) == EN_EXPECTED
+
+
+def test_a_request_in_flight_finishes_on_the_old_model(tiny_drugs: TrainResult) -> None:
+    # Two inference workers: the blocked request holds one, the request after the reload takes the other.
+    with TestClient(create_app(Settings(models=("en",), api_key=KEY, inference_workers=2))) as en_client:
+        wait_ready(en_client)
+        _check_in_flight(en_client, tiny_drugs)
+
+
+def _check_in_flight(en_client: TestClient, tiny_drugs: TrainResult) -> None:
+    started, release = _block_predict(en_client.app.state.service.registry.get("en"))  # type: ignore[attr-defined]
+    text = "Angela Merkel prescribed ibuprofen in Paris ."
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(en_client.post, "/v1/ner", json={"text": text})
+        assert started.wait(30)
+        assert _reload(en_client, "en", tiny_drugs.checkpoint).status_code == 200
+        # New requests already get the new model while the old request is still running.
+        assert {e["label"] for e in en_client.post("/v1/ner", json={"text": text}).json()["entities"]} == {"DRUG"}
+        release.set()
+        old = pending.result().json()
+    assert "DRUG" not in {e["label"] for e in old["entities"]}
+    assert ("Angela Merkel", "PER") in {(e["text"], e["label"]) for e in old["entities"]}
