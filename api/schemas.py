@@ -3,9 +3,24 @@ units as JavaScript counts them: ``text[start:end]`` in Python is the entity tex
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(text: str) -> str:
+    # JSON can carry lone UTF-16 surrogates ("\\ud800"); they are not characters and cannot be encoded.
+    match = _SURROGATE.search(text)
+    if match:
+        code = f"U+{ord(match.group()):04X}"
+        raise ValueError(f"lone UTF-16 surrogate {code} at index {match.start()}; send valid Unicode")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
 
 
 class _Request(BaseModel):
@@ -14,17 +29,17 @@ class _Request(BaseModel):
 
 
 class NerRequest(_Request):
-    text: str = Field(description="Text to tag, any length up to NER_MAX_CHARS characters.")
-    model: str | None = Field(None, description="Model name (see GET /v1/models); default: the service's default.")
+    text: Text = Field(description="Text to tag, any length up to NER_MAX_CHARS characters.")
+    model: Text | None = Field(None, description="Model name (see GET /v1/models); default: the service's default.")
 
 
 class BatchRequest(_Request):
-    texts: list[str] = Field(description="Texts to tag, at most NER_MAX_BATCH; results come back in this order.")
-    model: str | None = None
+    texts: list[Text] = Field(description="Texts to tag, at most NER_MAX_BATCH; results come back in this order.")
+    model: Text | None = None
 
 
 class ReloadRequest(_Request):
-    path: str | None = Field(None, description="Checkpoint directory; default: the name's current checkpoint.")
+    path: Text | None = Field(None, description="Checkpoint directory; default: the name's current checkpoint.")
 
 
 class EntityOut(BaseModel):

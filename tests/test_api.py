@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import api.registry
 from api import Settings, create_app
@@ -416,3 +418,43 @@ def _check_in_flight(en_client: TestClient, tiny_drugs: TrainResult) -> None:
         old = pending.result().json()
     assert "DRUG" not in {e["label"] for e in old["entities"]}
     assert ("Angela Merkel", "PER") in {(e["text"], e["label"]) for e in old["entities"]}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=200), model=st.sampled_from(["en", "zh"]))
+def test_any_text_gets_valid_entities(client: TestClient, text: str, model: str) -> None:
+    response = client.post("/v1/ner", json={"text": text, "model": model})
+    assert response.status_code == 200, response.text
+    check_offsets(text, response.json())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    body=st.one_of(
+        _JSON,
+        st.fixed_dictionaries({"text": _JSON}),
+        st.fixed_dictionaries({"texts": _JSON}),
+        st.fixed_dictionaries({"text": st.text(max_size=50), "model": _JSON}),
+    ),
+    path=st.sampled_from(["/v1/ner", "/v1/ner/batch"]),
+)
+def test_no_input_produces_a_500(client: TestClient, body: Any, path: str) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["error"]["code"]
+
+
+def test_lone_surrogates_are_a_422_not_a_500(client: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    response = client.post("/v1/ner", content=b'{"text": "Paris \\ud800"}', headers=headers)
+    assert response.status_code == 422 and "surrogate" in response.json()["error"]["message"]
+    pair = client.post("/v1/ner", content=b'{"text": "\\ud83d\\ude00 Paris"}', headers=headers).json()
+    assert [(e["text"], e["start"]) for e in pair["entities"]] == [("Paris", 2)]
