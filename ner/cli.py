@@ -12,7 +12,7 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -52,6 +52,21 @@ def _setup_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
 
 
+def _training_setup(lang: str, scheme: str | None, config: Path | None, overrides: list[str] | None) -> tuple[Any, str]:
+    """Shared by train and retrain: logging, option checks, the config, and the command line to record."""
+    from ner.config import load_config
+
+    _setup_logging(logging.INFO)
+    _check_scheme(scheme)
+    if lang not in ("en", "zh"):
+        _fail(f"--lang must be en or zh, got {lang!r}")
+    try:
+        cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
+    except USER_ERRORS as e:
+        _fail(str(e))
+    return cfg, shlex.join(["ner", *sys.argv[1:]])
+
+
 @app.command()
 def train(
     train_file: Annotated[Path, typer.Option("--train", help="Training file (CoNLL columns or CHAR TAG lines).")],
@@ -75,16 +90,10 @@ def train(
 
     Example: ner train --train train.txt --dev dev.txt --out runs/my-model --lang en
     """
-    from ner.config import load_config
     from ner.train import train as run_training
 
-    _setup_logging(logging.INFO)
-    _check_scheme(scheme)
-    if lang not in ("en", "zh"):
-        _fail(f"--lang must be en or zh, got {lang!r}")
+    cfg, command = _training_setup(lang, scheme, config, overrides)
     try:
-        cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
-        command = shlex.join(["ner", *sys.argv[1:]])
         result = run_training(cfg, train_file, out, dev_file, scheme, command=command, overwrite=overwrite)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))
@@ -237,17 +246,11 @@ def retrain(
 
     Example: ner retrain --name en --lang en --train train.txt --dev dev.txt --model-dir models --min-f1 0.85
     """
-    from ner.config import load_config
     from ner.retrain import request_reload
     from ner.retrain import retrain as run_retrain
 
-    _setup_logging(logging.INFO)
-    _check_scheme(scheme)
-    if lang not in ("en", "zh"):
-        _fail(f"--lang must be en or zh, got {lang!r}")
+    cfg, command = _training_setup(lang, scheme, config, overrides)
     try:
-        cfg = load_config(lang, config, overrides or [])  # type: ignore[arg-type]
-        command = shlex.join(["ner", *sys.argv[1:]])
         result = run_retrain(cfg, name, model_dir, train_file, dev_file, min_f1, scheme, command)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))

@@ -8,7 +8,8 @@ Each entity's score is the CRF's probability of exactly that span with that labe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 
 from ner import checkpoint
-from ner.features import Featurizer, pack_sequences
+from ner.features import Batch, Featurizer, pack_sequences
 from ner.model import BiLstmCrf
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
@@ -49,20 +50,25 @@ class ScoredSpan:
     score: float
 
 
+def _length_batches(
+    featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int
+) -> Iterator[tuple[list[int], Batch]]:
+    """(sentence indices, batch) over the non-empty sentences, similar lengths batched together."""
+    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+    for k in range(0, len(order), batch_size):
+        idx = order[k : k + batch_size]
+        yield idx, featurizer.collate([featurizer.encode(sentences[i]) for i in idx])
+
+
 def tag_sentences(
     model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int = 128
 ) -> list[list[str]]:
     """BIOES tags for tokenised sentences, batched by length; empty sentences get no tags."""
-    was_training = model.training
-    model.eval()
     out: list[list[str]] = [[] for _ in sentences]
-    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
-    for k in range(0, len(order), batch_size):
-        idx = order[k : k + batch_size]
-        batch = featurizer.collate([featurizer.encode(sentences[i]) for i in idx])
-        for i, path in zip(idx, model.decode(batch)):
-            out[i] = [model.labels[j] for j in path]
-    model.train(was_training)
+    with _eval_mode(model):
+        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+            for i, path in zip(idx, model.decode(batch)):
+                out[i] = [model.labels[j] for j in path]
     return out
 
 
@@ -70,20 +76,25 @@ def decode_spans(
     model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int = 64
 ) -> list[list[ScoredSpan]]:
     """Viterbi entity spans per tokenised sentence, each scored by its forward-backward probability."""
+    out: list[list[ScoredSpan]] = [[] for _ in sentences]
+    with _eval_mode(model):
+        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+            paths, posteriors = model.decode_with_posteriors(batch)
+            for row, (i, path) in enumerate(zip(idx, paths)):
+                for span in to_spans([model.labels[j] for j in path], "bioes")[0]:
+                    log_p = posteriors.segment_log_prob(row, span.start, path[span.start : span.end])
+                    out[i].append(ScoredSpan(span, min(1.0, math.exp(log_p))))
+    return out
+
+
+@contextmanager
+def _eval_mode(model: BiLstmCrf) -> Iterator[None]:
     was_training = model.training
     model.eval()
-    out: list[list[ScoredSpan]] = [[] for _ in sentences]
-    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
-    for k in range(0, len(order), batch_size):
-        idx = order[k : k + batch_size]
-        batch = featurizer.collate([featurizer.encode(sentences[i]) for i in idx])
-        paths, posteriors = model.decode_with_posteriors(batch)
-        for row, (i, path) in enumerate(zip(idx, paths)):
-            for span in to_spans([model.labels[j] for j in path], "bioes")[0]:
-                log_p = posteriors.segment_log_prob(row, span.start, path[span.start : span.end])
-                out[i].append(ScoredSpan(span, min(1.0, math.exp(log_p))))
-    model.train(was_training)
-    return out
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def tokens_to_entities(text: str, tokens: Sequence[Token], spans: Sequence[ScoredSpan]) -> list[Entity]:
