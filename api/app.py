@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import ServiceState
 from api.errors import install_error_handlers
@@ -29,10 +30,12 @@ of that span with that label (forward-backward), in [0, 1].
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service. Models load in the background at startup; ``/ready`` says when they are in."""
+def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+    """Build the service. Models not already in ``registry`` load in the background at startup;
+    ``/ready`` says when they are in. (``ner serve`` loads them first, so a bad checkpoint stops it.)"""
     settings = settings or Settings()
     metrics = Metrics()
+    registry = registry or ModelRegistry(model_dir=settings.model_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             torch.set_num_threads(settings.torch_threads)
         state = ServiceState(
             settings=settings,
-            registry=ModelRegistry(model_dir=settings.model_dir),
+            registry=registry,
             metrics=metrics,
             limiter=anyio.CapacityLimiter(settings.inference_workers),
         )
@@ -50,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         async def load() -> None:
             try:
-                await anyio.to_thread.run_sync(state.registry.load_all, settings.models)
+                missing = tuple(n for n in settings.models if registry.get(n) is None)
+                await anyio.to_thread.run_sync(registry.load_all, missing)
             finally:
                 state.loading_done = True
                 metrics.loaded.set(len(state.registry.names()))
@@ -71,5 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     # Added last = outermost: metrics see every response, including the limits' 413/415.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -35,8 +35,12 @@ class Settings(BaseSettings):
     inference_workers: int = Field(1, ge=1, description="model calls running at once (threads)")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default")
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
+    # Browser origins allowed to call the API (CORS), comma-separated; empty (the default) sends no CORS headers.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Log request texts (at DEBUG). Off by default: texts are user data and stay out of logs.
+    log_texts: bool = False
 
-    @field_validator("models", mode="before")
+    @field_validator("models", "cors_origins", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -198,7 +198,7 @@ def serve(
     from pydantic import ValidationError
 
     from api import Settings, create_app
-    from ner import store
+    from api.registry import ModelLoadError, ModelRegistry
 
     overrides: dict[str, object] = {}
     if models:
@@ -210,13 +210,16 @@ def serve(
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         _fail("; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors()))
-    for name in settings.models:  # a typo in a model name should stop here, not leave /ready at 503
-        try:
-            store.resolve(name, settings.model_dir)
-        except USER_ERRORS as e:
-            _fail(str(e))
     _setup_logging(getattr(logging, log_level.upper(), logging.INFO))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level.lower())
+    # Load (and validate) every model before listening: a typo or a broken checkpoint stops here with
+    # one clear line, instead of a process that runs but never becomes ready.
+    registry = ModelRegistry(model_dir=settings.model_dir)
+    for name in settings.models:
+        try:
+            registry.reload(name)
+        except ModelLoadError as e:
+            _fail(f"model {name}: {e}")
+    uvicorn.run(create_app(settings, registry), host=settings.host, port=settings.port, log_level=log_level.lower())
 
 
 @app.command()

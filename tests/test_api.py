@@ -458,3 +458,27 @@ def test_lone_surrogates_are_a_422_not_a_500(client: TestClient) -> None:
     assert response.status_code == 422 and "surrogate" in response.json()["error"]["message"]
     pair = client.post("/v1/ner", content=b'{"text": "\\ud83d\\ude00 Paris"}', headers=headers).json()
     assert [(e["text"], e["start"]) for e in pair["entities"]] == [("Paris", 2)]
+
+
+def test_cors_is_off_by_default_and_configurable() -> None:
+    preflight = {"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(Settings(models=("zh",)))) as c:
+        assert "access-control-allow-origin" not in c.options("/v1/ner", headers=preflight).headers
+        assert "access-control-allow-origin" not in c.get("/health", headers={"Origin": "https://example.org"}).headers
+    with TestClient(create_app(Settings(models=("zh",), cors_origins="https://example.org"))) as c:  # type: ignore[arg-type]
+        response = c.options("/v1/ner", headers=preflight)
+        assert response.headers["access-control-allow-origin"] == "https://example.org"
+        other = c.options("/v1/ner", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("log_texts", [False, True])
+def test_request_texts_stay_out_of_logs_unless_asked(caplog: pytest.LogCaptureFixture, log_texts: bool) -> None:
+    secret = "Zanzibar Quixotic-Secret visited Paris."
+    caplog.set_level("DEBUG")
+    with TestClient(create_app(Settings(models=("en",), log_texts=log_texts))) as c:
+        wait_ready(c)
+        c.post("/v1/ner", json={"text": secret})
+        c.post("/v1/ner/batch", json={"texts": [secret, 5]})  # a 422 with the text in the request
+        c.post("/v1/ner", json={"text": secret, "model": "nope"})
+    assert ("Quixotic-Secret" in caplog.text) == log_texts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -141,3 +142,18 @@ def test_serve_refuses_an_unknown_model_at_once(tmp_path: Path) -> None:
     assert done.returncode == 2 and "nosuch" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run([*NER, "serve", "--port", "0"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "port" in done.stderr
+
+
+def test_serve_stops_with_a_clear_error_on_a_broken_checkpoint(tmp_path: Path, tiny_drugs: Any) -> None:
+    from ner import store
+
+    version = store.new_version(tmp_path, "en")
+    shutil.copytree(tiny_drugs.checkpoint, version / "model")
+    store.promote(tmp_path, "en", version)
+    weights = version / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:500])
+    command = [*NER, "serve", "--model", "en", "--model-dir", str(tmp_path), "--port", str(_free_port())]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "error: model en:" in done.stderr and "weights do not load" in done.stderr
+    assert "Traceback" not in done.stderr

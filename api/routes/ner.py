@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import anyio
@@ -12,6 +13,7 @@ from api.errors import ApiError
 from api.registry import LoadedModel
 from api.schemas import BatchItem, BatchRequest, BatchResponse, EntityOut, NerRequest, NerResponse
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["ner"])
 
 
@@ -27,6 +29,8 @@ def _check_lengths(state: ServiceState, texts: list[str]) -> None:
 async def _tag(state: ServiceState, loaded: LoadedModel, texts: list[str]) -> list[list[EntityOut]]:
     """Run the model in a worker thread (never on the event loop), at most NER_INFERENCE_WORKERS at once."""
     began = time.perf_counter()
+    if state.settings.log_texts:
+        logger.debug("model %s: tagging %r", loaded.name, texts)
     tagger, batch_size = loaded.tagger, state.settings.batch_size
     results = await anyio.to_thread.run_sync(lambda: tagger.predict(texts, batch_size), limiter=state.limiter)
     metrics = state.metrics
