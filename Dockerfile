@@ -17,7 +17,7 @@ RUN groupadd --gid 10001 ner \
 WORKDIR /app
 # ner/ carries the shipped checkpoints (ner/models/en, ner/models/zh) as package data. A directory
 # COPY copies its contents, so each package gets its own destination.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY ner ./ner
 COPY api ./api
 
@@ -26,7 +26,7 @@ COPY api ./api
 # (an ARG is one during RUN); on the PyTorch CPU index `torch==2.13.0` also matches `2.13.0+cpu`, which
 # sorts above PyPI's `2.13.0`, so pip takes the CPU wheel instead of pulling several GB of CUDA.
 ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install torch==2.13.0 && pip install -e '.[train]'
+RUN pip install torch==2.13.0 && pip install -e '.[train]' -c constraints.txt
 
 ENV NER_MODEL_DIR=/models \
     NER_HOST=0.0.0.0 \

@@ -118,13 +118,14 @@ def test_compose_maps_port_and_models_volume() -> None:
     except ImportError:  # PyYAML is not a dependency: check the lines instead
         assert re.search(r"^ {2}ner:$", text, re.MULTILINE)
         assert re.search(r"^\s+- \"?8000:8000\"?$", text, re.MULTILINE)
-        assert re.search(r"^\s+- ner-models:/models$", text, re.MULTILINE)
+        assert re.search(r"^\s+- ner-models:/models:ro$", text, re.MULTILINE), "the service mounts models read-only"
+        assert re.search(r"^\s+read_only: true$", text, re.MULTILINE)
         assert re.search(r"^volumes:\n {2}ner-models:", text, re.MULTILINE)
         return
     compose = yaml.safe_load(text)
     service = compose["services"]["ner"]
     assert "8000:8000" in service["ports"]
-    assert "ner-models:/models" in service["volumes"]
+    assert "ner-models:/models:ro" in service["volumes"] and service["read_only"] is True
     assert "ner-models" in compose["volumes"]
 
 
