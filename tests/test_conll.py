@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ner.conll import DataFormatError, format_conll, parse_lines, read_conll
 from ner.types import Sentence
@@ -255,3 +257,23 @@ def test_error_attributes() -> None:
     err = DataFormatError("f.txt", 7, "bad thing")
     assert (err.path, err.line, err.problem) == ("f.txt", 7, "bad thing")
     assert str(err) == "f.txt:7: bad thing"
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["", "-DOCSTART- -X- -X- O", "EU B-ORG", "x I-PER", "y E-LOC", "z M-", "w S-X", "a b c O"]),
+            st.text(max_size=15),
+        ),
+        max_size=12,
+    )
+)
+def test_reader_errors_are_data_format_errors_never_tracebacks(lines: list[str]) -> None:
+    try:
+        corpus = parse_lines(lines, "fuzz.txt")
+    except DataFormatError as e:
+        assert str(e).startswith("fuzz.txt:")
+        return
+    for sentence in corpus.sentences:
+        assert len(sentence.tokens) == len(sentence.tags)

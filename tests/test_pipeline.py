@@ -115,3 +115,37 @@ def test_tiny_models_find_training_entities(tiny_en: TrainResult, tiny_zh: Train
     assert all(0.5 < e.score <= 1.0 for e in en), "overfit entities are confident"
     zh = Tagger.load(tiny_zh.checkpoint).predict(["刘德华出生在香港。"])[0]
     assert [(e.text, e.label, e.start, e.end) for e in zh] == [("刘德华", "PER", 0, 3), ("香港", "LOC", 6, 8)]
+
+
+# Hostile text for the shipped models: every kind of character a user may send, in runs.
+_PIECES = st.sampled_from(
+    [
+        "Angela Merkel", "Paris", "IBM", "北京大学", "张三", " ", "\n", "\n" * 50, "\t", "\r\n", "\x00", "\x07",
+        "\x1b[31m", "\u200b", "\u200f", "\ufeff", "😀", "👩‍👩‍👧", "🇫🇷", "𝔄𝔫𝔤𝔢𝔩𝔞", "𠀋", "e\u0301", "\u0301",
+        "مرحبا بالعالم", "שלום", "Ελλάδα", "Москва", "ﬁ", "Ⅻ", "。", "！", "？", "；", "“", "”", "(", ")", "-", "'s",
+        "U.S.", "x" * 300, "y" * 2000, "a-b-c-d-e-f-g", "…", "\u3000", "\x85", "\u2028",
+    ]
+)  # fmt: skip
+HOSTILE_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=30).map("".join)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, Tagger]:
+    return {name: Tagger.load(name) for name in ("en", "zh")}
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@given(texts=st.lists(HOSTILE_TEXT, min_size=1, max_size=4))
+def test_shipped_models_keep_offsets_on_hostile_text(shipped: dict[str, Tagger], texts: list[str]) -> None:
+    for tagger in shipped.values():
+        outputs = tagger.predict(texts)
+        assert_entity_offsets(texts, outputs)
+        assert all(0.0 <= e.score <= 1.0 and e.label in tagger.labels for out in outputs for e in out)
+
+
+def test_thousands_of_newlines_and_one_huge_token(shipped: dict[str, Tagger]) -> None:
+    texts = ["\n" * 5000 + "Angela Merkel visited Paris." + "\n" * 5000, "z" * 20_000, "北" * 3000]
+    for tagger in shipped.values():
+        assert_entity_offsets(texts, tagger.predict(texts))
+    entities = shipped["en"].predict(texts[:1])[0]
+    assert [(e.text, e.start) for e in entities] == [("Angela Merkel", 5000), ("Paris", 5022)]
