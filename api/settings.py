@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
     # Browser origins allowed to call the API (CORS), comma-separated; empty (the default) sends no CORS headers.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # On SIGTERM, seconds to let requests in flight finish before they are cut off.
+    shutdown_timeout: float = Field(30.0, gt=0)
     # Log request texts (at DEBUG). Off by default: texts are user data and stay out of logs.
     log_texts: bool = False
 

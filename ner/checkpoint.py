@@ -1,7 +1,9 @@
 """Checkpoints: a directory with ``config.json``, ``vocab.json`` and ``model.safetensors``.
 
 Saving writes a temporary directory and renames it into place, so a crash never leaves a
-half-written checkpoint and never destroys the previous one. Loading rebuilds the model from the
+half-written checkpoint and never destroys the previous one. A process killed mid-save (SIGKILL)
+can leave its hidden ``.tmp-PID-*`` directory behind: loaders never look at it, and the next save
+into the same directory removes it once process PID is gone. Loading rebuilds the model from the
 JSON config and loads the weights with ``strict=True``; nothing is ever unpickled.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+import safetensors.torch
 
 from ner.card import model_card
 from ner.config import FeatureConfig, ModelConfig
@@ -33,6 +35,7 @@ WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 MODEL_DIR = "model"  # the checkpoint inside a training output directory
 _OLD = ".model.old"
+_TMP = ".tmp-"  # followed by the writer's pid, so leftovers of dead writers can be told apart
 SHIPPED = Path(__file__).parent / "models"
 
 
@@ -44,11 +47,18 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
     """Write a checkpoint directory at ``path`` atomically (replacing any checkpoint there).
 
     ``extra`` is merged into ``config.json`` (metrics, data hashes, training config, versions).
+
+    Raises:
+        OSError: a write failed (a full disk is ``errno.ENOSPC``), naming ``path``; the previous
+            checkpoint at ``path`` is kept and no temporary files are left.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+    _remove_stale_temporaries(path.parent)
+    old = path.parent / f"{_OLD}-{path.name}"
+    tmp: Path | None = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{os.getpid()}-", dir=path.parent))
         # The keys that describe the model itself always come from the model, never from ``extra``.
         config = {
             **(extra or {}),
@@ -63,43 +73,64 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
             "chars": list(featurizer.chars.items) if featurizer.chars else None,
             "bigrams": list(featurizer.bigrams.items) if featurizer.bigrams else None,
         }
-        _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False))
-        _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False))
-        _write(tmp / CARD_FILE, model_card(config, path.name))
+        _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode())
+        _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False).encode())
+        _write(tmp / CARD_FILE, model_card(config, path.name).encode())
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
-        _fsync(tmp / WEIGHTS_FILE)
+        # Serialised in memory and written by ``_write``: safetensors' own file writer reports a full
+        # disk as a SafetensorError without errno or path.
+        weights = safetensors.torch.save(state, metadata={"format_version": str(FORMAT_VERSION)})
+        _write(tmp / WEIGHTS_FILE, weights)
         # mkdtemp makes the directory private; a checkpoint is meant to be read by other users (a service).
         os.chmod(tmp, 0o755)
         for child in tmp.iterdir():
             os.chmod(child, 0o644)
-        old = path.parent / f"{_OLD}-{path.name}"
         if path.exists():
             if old.exists():
                 shutil.rmtree(old)
             os.rename(path, old)
         os.rename(tmp, path)
-        if old.exists():
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = None
+    except BaseException as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.rename(old, path)  # the previous checkpoint goes back where readers look for it
+        if isinstance(e, OSError) and e.errno is not None:
+            raise OSError(e.errno, f"{e.strerror}; checkpoint not saved", str(path)) from e
         raise
+    shutil.rmtree(old, ignore_errors=True)
     return path
 
 
-def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+def _remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Remove the ``.tmp-PID-*`` directories in ``directory`` whose writing process no longer runs
+    (a save killed with SIGKILL cannot clean up after itself); return what was removed."""
+    removed = []
+    for candidate in Path(directory).glob(f"{_TMP}*"):
+        pid = candidate.name[len(_TMP) :].partition("-")[0]
+        if pid.isdigit() and candidate.is_dir() and not _running(int(pid)):
+            shutil.rmtree(candidate, ignore_errors=True)
+            logger.info("removed %s, left by an interrupted save", candidate)
+            removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -113,7 +144,9 @@ def resolve(name_or_path: str | Path) -> Path:
     if isinstance(name_or_path, str) and "/" not in name_or_path and (SHIPPED / name_or_path).is_dir():
         candidates.insert(0, SHIPPED / name_or_path)
     for base in candidates:
-        for path in (base, base / MODEL_DIR, base / f"{_OLD}-{MODEL_DIR}"):
+        # The previous checkpoint, moved aside by a save interrupted between its two renames.
+        previous = (base / f"{_OLD}-{MODEL_DIR}", base.parent / f"{_OLD}-{base.name}")
+        for path in (base, base / MODEL_DIR, *previous):
             if (path / CONFIG_FILE).is_file():
                 if path.name.startswith(_OLD):
                     logger.warning("%s: using the previous checkpoint; the last save was interrupted", path)
@@ -135,8 +168,10 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
     try:
         config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
         vocab = json.loads((path / VOCAB_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
         raise CheckpointError(f"{path}: cannot read checkpoint files: {e}") from None
+    if not isinstance(config, dict) or not isinstance(vocab, dict):
+        raise CheckpointError(f"{path}: {CONFIG_FILE} and {VOCAB_FILE} must each hold a JSON object")
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}")
     try:
@@ -149,10 +184,10 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
             Vocab(vocab["bigrams"]) if vocab.get("bigrams") else None,
         )
         model = BiLstmCrf.for_featurizer(featurizer, model_config, config["labels"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: torch refuses a size
         raise CheckpointError(f"{path}: invalid config or vocabulary: {e}") from None
     try:
-        state = load_file(str(path / WEIGHTS_FILE))
+        state = safetensors.torch.load_file(str(path / WEIGHTS_FILE))
         model.load_state_dict(state, strict=True)
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{path}: weights do not load: {e}") from None

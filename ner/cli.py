@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ USER_ERRORS = (
     ValueError,
     FileNotFoundError,
     IsADirectoryError,
+    OSError,  # also a full disk (ENOSPC) or a permission problem; the message names the path
     ImportError,
 )
 
@@ -46,6 +48,10 @@ def _fail(message: str) -> None:
 def _check_scheme(scheme: str | None) -> None:
     if scheme is not None and scheme not in SCHEMES:
         _fail(f"--scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _setup_logging(level: int) -> None:
@@ -219,7 +225,16 @@ def serve(
             registry.reload(name)
         except ModelLoadError as e:
             _fail(f"model {name}: {e}")
-    uvicorn.run(create_app(settings, registry), host=settings.host, port=settings.port, log_level=log_level.lower())
+    # On SIGTERM uvicorn stops accepting, drains the requests in flight (at most NER_SHUTDOWN_TIMEOUT
+    # seconds), then raises SIGTERM again to end the process; this handler makes that a clean exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    uvicorn.run(
+        create_app(settings, registry),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
 
 
 @app.command()

@@ -199,8 +199,13 @@ def train(
     if t.threads:
         torch.set_num_threads(t.threads)
     out = Path(out_dir)
-    if (out / checkpoint.MODEL_DIR).exists() and not overwrite:
-        raise ValueError(f"{out / checkpoint.MODEL_DIR} already holds a checkpoint: choose another output or overwrite")
+    if not overwrite:
+        try:  # also finds the previous checkpoint moved aside by an interrupted save
+            existing = checkpoint.resolve(out)
+        except checkpoint.CheckpointError:
+            pass
+        else:
+            raise ValueError(f"{existing} already holds a checkpoint: choose another output or overwrite")
 
     train_sents, dev_sents, n_train = _load_data(config, train_path, dev_path, scheme)
     types = sorted({tag[2:] for s in train_sents for tag in s.tags if tag != "O"})
