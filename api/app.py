@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.include_router(ner.router)
     app.include_router(models.router)
     # Added last = outermost: metrics see every response, including the limits' 413/415.
-    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas import ErrorResponse
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,14 +23,44 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+
+_DESCRIPTIONS = {
+    400: "Malformed request framing (bad_content_length)",
+    401: "Missing or wrong X-API-Key (unauthorized)",
+    403: "Admin endpoints disabled: NER_API_KEY is unset (admin_disabled)",
+    404: "Unknown model or path (unknown_model, not_found)",
+    413: "Over a limit (text_too_long, too_many_texts, payload_too_large)",
+    408: "Body not received in time (body_timeout)",
+    415: "Body is not JSON (unsupported_media_type)",
+    422: "Invalid JSON or request (invalid_json, invalid_request, invalid_model_name, checkpoint_rejected)",
+    503: "Model still loading (model_loading)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for a route: each status answered with the JSON error shape."""
+    return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def _undecodable(cause: BaseException | None) -> str | None:
+    """Why ``json.loads`` failed on a body for a reason other than syntax; ``None`` if that is not the case."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8"
+    if isinstance(cause, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(cause, ValueError):  # e.g. an integer over Python's 4300-digit conversion limit
+        return "it holds a value that cannot be decoded"
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -51,8 +83,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body that json.loads rejects for a reason other than syntax (bytes that are
+        # not UTF-8, nesting past the recursion limit, a 10,000-digit number) with a bare 400 raised
+        # from the decoding error. To a client that is invalid JSON like any other.
+        reason = _undecodable(exc.__cause__) if exc.status_code == 400 else None
+        if reason is not None:
+            return error_response(422, "invalid_json", f"request body is not valid JSON: {reason}")
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        # Keep the exception's headers: a 405 must say which methods are allowed (Allow).
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

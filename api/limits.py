@@ -7,6 +7,7 @@ to the app. Nothing past the limit is ever buffered.
 
 from __future__ import annotations
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,9 +24,10 @@ def _is_json(content_type: str | None) -> bool:
 class RequestLimits:
     """ASGI middleware: body-size and content-type checks for requests that carry a body."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout  # seconds to receive the whole body: a trickling client is cut off
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -34,26 +36,35 @@ class RequestLimits:
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+            if not (declared.isascii() and declared.isdigit()):
                 await error_response(400, "bad_content_length", "Content-Length is not a number")(scope, receive, send)
                 return
-            if int(declared) > self.max_body_bytes:
-                await self._too_large(scope, receive, send, int(declared))
+            # int() refuses over 4300 digits; a length of more than 18 is too large whatever it says.
+            digits = declared.lstrip("0") or "0"
+            length = int(digits) if len(digits) <= 18 else None
+            if length is None or length > self.max_body_bytes:
+                await self._too_large(scope, receive, send, length)
                 return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, receive, send, None)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(self.body_timeout) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    await self._too_large(scope, receive, send, None)
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            message = f"request body not received within {self.body_timeout:g} s (NER_BODY_TIMEOUT)"
+            await error_response(408, "body_timeout", message)(scope, receive, send)
+            return
         body = b"".join(chunks)
         if body and not _is_json(headers.get("content-type")):
             got = headers.get("content-type") or "none"

@@ -173,6 +173,12 @@ class ModelRegistry:
         with self._lock:
             new = load_model(name, path, self.model_dir)
             old = self._models.get(name)
+            if old is not None and old.tagger.lang != new.tagger.lang:
+                # Clients of a name rely on its language; a different language gets a different name.
+                raise ModelLoadError(
+                    f"{new.path} is a {new.tagger.lang!r} model but {name!r} serves {old.tagger.lang!r}; "
+                    "load it under another name"
+                )
             # One dict assignment: readers see either the old or the new entry.
             self._models = {**self._models, name: new}
             self._errors.pop(name, None)

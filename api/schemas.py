@@ -88,3 +88,15 @@ class ReloadResponse(BaseModel):
     previous_digest: str | None
     labels_added: list[str]
     labels_removed: list[str]
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. text_too_long.")
+    message: str = Field(description="What went wrong, for a person.")
+    details: Any = Field(None, description="Optional: e.g. the validation errors, each with loc, msg and type.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorInfo

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
     # Browser origins allowed to call the API (CORS), comma-separated; empty (the default) sends no CORS headers.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    body_timeout: float = Field(30.0, gt=0, description="seconds to receive a request body (408 after)")
+    # Connections served at once; uvicorn answers 503 beyond this, so a flood cannot exhaust memory.
+    max_connections: int = Field(256, ge=1)
     # On SIGTERM, seconds to let requests in flight finish before they are cut off.
     shutdown_timeout: float = Field(30.0, gt=0)
     # Log request texts (at DEBUG). Off by default: texts are user data and stay out of logs.

@@ -234,6 +234,7 @@ def serve(
         port=settings.port,
         log_level=log_level.lower(),
         timeout_graceful_shutdown=settings.shutdown_timeout,
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -482,3 +483,38 @@ def test_request_texts_stay_out_of_logs_unless_asked(caplog: pytest.LogCaptureFi
         c.post("/v1/ner/batch", json={"texts": [secret, 5]})  # a 422 with the text in the request
         c.post("/v1/ner", json={"text": secret, "model": "nope"})
     assert ("Quixotic-Secret" in caplog.text) == log_texts
+
+
+def test_reload_refuses_a_language_change_under_a_served_name(en_client: TestClient) -> None:
+    from ner.checkpoint import SHIPPED
+
+    response = _reload(en_client, "en", SHIPPED / "zh")
+    assert response.status_code == 422 and "'zh' model" in response.json()["error"]["message"]
+    assert spans(en_client.post("/v1/ner", json={"text": EN_TEXT}).json()) == EN_EXPECTED
+    assert _reload(en_client, "zh-extra", SHIPPED / "zh").status_code == 200  # under a new name it is fine
+
+
+def test_a_trickling_body_is_cut_off_with_408() -> None:
+    from api.limits import RequestLimits
+
+    async def never_called(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the app must not see a body that never finished")
+
+    async def trickle() -> dict[str, Any]:
+        if not sent:
+            sent.append(1)
+            return {"type": "http.request", "body": b'{"text": "Par', "more_body": True}
+        await anyio.sleep(60)
+        raise AssertionError("unreachable")
+
+    sent: list[int] = []
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
+    began = time.monotonic()
+    anyio.run(RequestLimits(never_called, max_body_bytes=1000, body_timeout=0.2), scope, trickle, send)
+    assert time.monotonic() - began < 5
+    assert messages[0]["status"] == 408 and b"body_timeout" in messages[1]["body"]

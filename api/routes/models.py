@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Body, Depends
 
 from api.deps import State, require_admin
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.registry import LoadedModel, ModelLoadError
 from api.schemas import ModelInfo, ModelsResponse, ReloadRequest, ReloadResponse
 from ner.store import check_name
@@ -30,7 +30,12 @@ def list_models(state: State) -> ModelsResponse:
     return ModelsResponse(models=models, loading_errors=state.registry.errors())
 
 
-@router.post("/{name}/reload", response_model=ReloadResponse, dependencies=[Depends(require_admin)])
+@router.post(
+    "/{name}/reload",
+    response_model=ReloadResponse,
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(400, 401, 403, 404, 408, 413, 415, 422),
+)
 async def reload_model(
     name: str, state: State, body: Annotated[ReloadRequest | None, Body()] = None
 ) -> ReloadResponse:

@@ -9,12 +9,14 @@ import anyio
 from fastapi import APIRouter
 
 from api.deps import ServiceState, State, pick_model
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.registry import LoadedModel
 from api.schemas import BatchItem, BatchRequest, BatchResponse, EntityOut, NerRequest, NerResponse
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["ner"])
+# Every error these routes (and the request limits in front of them) can answer, in the error shape.
+_ERRORS = error_responses(400, 404, 408, 413, 415, 422, 503)
 
 
 def _check_lengths(state: ServiceState, texts: list[str]) -> None:
@@ -47,7 +49,7 @@ async def _tag(state: ServiceState, loaded: LoadedModel, texts: list[str]) -> li
     return out
 
 
-@router.post("/ner", response_model=NerResponse)
+@router.post("/ner", response_model=NerResponse, responses=_ERRORS)
 async def tag_text(body: NerRequest, state: State) -> NerResponse:
     """Entities in one text, sorted by ``start``, never overlapping. Offsets are Python string indices."""
     _check_lengths(state, [body.text])
@@ -56,7 +58,7 @@ async def tag_text(body: NerRequest, state: State) -> NerResponse:
     return NerResponse(model=loaded.name, entities=entities)
 
 
-@router.post("/ner/batch", response_model=BatchResponse)
+@router.post("/ner/batch", response_model=BatchResponse, responses=_ERRORS)
 async def tag_batch(body: BatchRequest, state: State) -> BatchResponse:
     """Entities for each text, in input order."""
     if len(body.texts) > state.settings.max_batch:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import State
 
@@ -16,7 +16,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "Not ready: models loading, or one failed (same body)"}})
 def ready(state: State) -> JSONResponse:
     """200 once every configured model is loaded; 503 before, or when one failed to load."""
     missing = [n for n in state.settings.models if state.registry.get(n) is None]
@@ -26,7 +26,7 @@ def ready(state: State) -> JSONResponse:
     return JSONResponse(body, status_code=200 if not missing else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(state: State) -> Response:
     """Prometheus text format: requests, latencies, texts, entities, reloads."""
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
