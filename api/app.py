@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import anyio
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             settings=settings,
             registry=registry,
             metrics=metrics,
-            limiter=anyio.CapacityLimiter(settings.inference_workers),
+            executor=ThreadPoolExecutor(max_workers=settings.inference_workers, thread_name_prefix="ner-inference"),
         )
         app.state.service = state
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         finally:
             if not task.done():
                 task.cancel()
+            state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="ner-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hmac
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, Header, Request
 
 from api.errors import ApiError
@@ -22,7 +22,9 @@ class ServiceState:
     settings: Settings
     registry: ModelRegistry
     metrics: Metrics
-    limiter: anyio.CapacityLimiter  # bounds concurrent model calls (NER_INFERENCE_WORKERS)
+    # NER_INFERENCE_WORKERS threads of its own run the model: a small fixed pool keeps per-thread
+    # allocator arenas (and so memory) bounded, unlike anyio's shared pool of up to 40 threads.
+    executor: ThreadPoolExecutor
     loading_done: bool = False
 
 

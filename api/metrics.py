@@ -31,6 +31,10 @@ class Metrics:
         self.inference = Histogram(
             "ner_inference_duration_seconds", "Model time per request", ["model"], buckets=_LATENCY_BUCKETS, registry=r
         )
+        self.queue_wait = Histogram(
+            "ner_inference_queue_seconds", "Wait for a free inference worker", ["model"],
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )
         self.reloads = Counter("ner_model_reloads", "Model reloads by outcome", ["model", "outcome"], registry=r)
         self.loaded = Gauge("ner_models_loaded", "Models loaded and serving", registry=r)
 

@@ -9,6 +9,7 @@ rule-based sentencizer. Chinese is one token per character, whitespace skipped; 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +31,16 @@ def english_tokenizer() -> Tokenizer:
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
 
+    # Memory zones share one string store: two threads in zones at once could free each other's
+    # strings, so calls are serialised (tokenising is a small share of a model call).
+    lock = threading.Lock()
+
     def tokenize(text: str) -> list[list[Token]]:
-        return [_sentence_tokens(sent) for sent in nlp(text).sents if _sentence_tokens(sent)]
+        # A memory zone frees the strings spaCy interns for this text; without it a long-running service
+        # keeps every word it has ever seen. Tokens leave as plain str/int, so nothing outlives the zone.
+        with lock, nlp.memory_zone():
+            sentences = (_sentence_tokens(sent) for sent in nlp(text).sents)
+            return [s for s in sentences if s]
 
     return tokenize
 

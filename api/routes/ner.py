@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
-import anyio
 from fastapi import APIRouter
 
 from api.deps import ServiceState, State, pick_model
 from api.errors import ApiError, error_responses
 from api.registry import LoadedModel
 from api.schemas import BatchItem, BatchRequest, BatchResponse, EntityOut, NerRequest, NerResponse
+from ner.pipeline import Entity
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["ner"])
@@ -29,14 +30,22 @@ def _check_lengths(state: ServiceState, texts: list[str]) -> None:
 
 
 async def _tag(state: ServiceState, loaded: LoadedModel, texts: list[str]) -> list[list[EntityOut]]:
-    """Run the model in a worker thread (never on the event loop), at most NER_INFERENCE_WORKERS at once."""
-    began = time.perf_counter()
+    """Run the model on the service's inference threads (never on the event loop); NER_INFERENCE_WORKERS
+    of them, so at most that many model calls run at once and the rest wait in the executor's queue."""
     if state.settings.log_texts:
         logger.debug("model %s: tagging %r", loaded.name, texts)
-    tagger, batch_size = loaded.tagger, state.settings.batch_size
-    results = await anyio.to_thread.run_sync(lambda: tagger.predict(texts, batch_size), limiter=state.limiter)
-    metrics = state.metrics
-    metrics.inference.labels(loaded.name).observe(time.perf_counter() - began)
+    tagger, batch_size, metrics = loaded.tagger, state.settings.batch_size, state.metrics
+    submitted = time.perf_counter()
+
+    def run() -> list[list[Entity]]:
+        began = time.perf_counter()
+        metrics.queue_wait.labels(loaded.name).observe(began - submitted)
+        try:
+            return tagger.predict(texts, batch_size)
+        finally:
+            metrics.inference.labels(loaded.name).observe(time.perf_counter() - began)
+
+    results = await asyncio.get_running_loop().run_in_executor(state.executor, run)
     metrics.texts.labels(loaded.name).inc(len(texts))
     metrics.characters.labels(loaded.name).inc(sum(len(t) for t in texts))
     out = []
