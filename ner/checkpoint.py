@@ -91,6 +91,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
             os.rename(path, old)
         os.rename(tmp, path)
         tmp = None
+        fsync_dir(path.parent)  # the renames themselves survive a power cut, not only the files
     except BaseException as e:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -124,6 +125,15 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def fsync_dir(directory: str | Path) -> None:
+    """Flush a directory's entries (renames, new links) to disk."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -70,6 +70,7 @@ def promote(root: str | Path, name: str, version: str | Path) -> Path:
         tmp.unlink()
     tmp.symlink_to(Path(VERSIONS) / version.name)
     os.replace(tmp, base / CURRENT)  # rename(2) over the old link: atomic on POSIX
+    checkpoint.fsync_dir(base)
     return version
 
 
