@@ -4,6 +4,7 @@ server keeps answering, its log holds no traceback and its memory stays put."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.limits import RequestLimits
 from scripts.reliability import hostile
-from scripts.reliability.fuzz_api import Server, serve
+from scripts.reliability.serve_process import Server, serve
 
 LIMITS = hostile.Limits(max_chars=5000, max_batch=64, max_body_bytes=200_000)
 CASES = hostile.cases(LIMITS)
@@ -27,7 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "NER_MAX_BATCH": str(LIMITS.max_batch),
         "NER_MAX_BODY_BYTES": str(LIMITS.max_body_bytes),
     }
-    with serve("en", env, log=tmp_path_factory.mktemp("hostile") / "serve.log") as running:
+    log = tmp_path_factory.mktemp("hostile") / "serve.log"
+    with serve({**os.environ, **env}, log, args=["--model", "en"]) as running:
         yield running
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,17 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from scripts.reliability.serve_process import free_port, serve
+
 from .conftest import DRUGS_TRAIN, EN_TRAIN, TINY
 
 KEY = "serve-test-key"
 NER = [sys.executable, "-m", "ner.cli"]
 DRUG_TEXT = "Doctors prescribed ibuprofen for the pain ."
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -36,32 +29,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     env = {**os.environ, "NER_API_KEY": KEY, "NER_MODEL_DIR": str(store), "NER_MAX_CHARS": "5000"}
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*NER, "serve", "--model", "en,zh", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serve(env, log, args=["--model", "en,zh"], timeout=120) as running:
+        yield running.url
 
 
 def _ner(url: str, text: str, model: str | None = None) -> list[tuple[str, str, int, int]]:
@@ -152,7 +123,7 @@ def test_serve_stops_with_a_clear_error_on_a_broken_checkpoint(tmp_path: Path, t
     store.promote(tmp_path, "en", version)
     weights = version / "model" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:500])
-    command = [*NER, "serve", "--model", "en", "--model-dir", str(tmp_path), "--port", str(_free_port())]
+    command = [*NER, "serve", "--model", "en", "--model-dir", str(tmp_path), "--port", str(free_port())]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "error: model en:" in done.stderr and "weights do not load" in done.stderr

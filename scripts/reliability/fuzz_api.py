@@ -21,23 +21,20 @@ import argparse
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.filters import FilterSet
+
+try:
+    from serve_process import serve  # run as a script: this directory is on sys.path
+except ImportError:
+    from scripts.reliability.serve_process import serve
 
 RELOAD = "/v1/models/{name}/reload"
 
@@ -248,57 +245,6 @@ def fuzz_url(url: str, *, api_key: str | None, seed: int, max_examples: int, sta
     return total
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    pid: int
-    log: Path  # its stdout and stderr
-
-
-@contextmanager
-def serve(models: str, env: dict[str, str], log: Path | None = None, timeout: float = 300.0) -> Iterator[Server]:
-    """A ``ner serve`` process on a free port with ``env`` added, ready (``/ready`` 200) when yielded.
-
-    Its output goes to ``log`` (default: a new file in the temporary directory, kept).
-    """
-    port = free_port()
-    if log is None:
-        fd, name = tempfile.mkstemp(prefix="ner-serve-", suffix=".log")
-        os.close(fd)
-        log = Path(name)
-    command = [sys.executable, "-m", "ner.cli", "serve", "--model", models, "--port", str(port)]
-    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"ner serve exited with {process.returncode}; log: {log}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ner serve not ready after {timeout:.0f}s; log: {log}")
-            time.sleep(0.2)
-        yield Server(url, process.pid, log)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running service; default: start `ner serve` on a free port")
@@ -314,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = fuzz_url(args.url.rstrip("/"), api_key=args.api_key, **sizes)
     else:
         key = secrets.token_urlsafe(16)
-        with serve(args.models, {"NER_API_KEY": key}) as server:
+        with serve({**os.environ, "NER_API_KEY": key}, args=["--model", args.models]) as server:
             print(f"ner serve --model {args.models} at {server.url} (pid {server.pid}, log {server.log})", flush=True)
             summary = fuzz_url(server.url, api_key=key, **sizes)
     print(f"=== total\n{summary.render()}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import select
 import socket
 import sys
@@ -30,9 +31,9 @@ from urllib.parse import urlsplit
 import httpx
 
 try:
-    from fuzz_api import serve  # run as a script: this directory is on sys.path
+    from serve_process import serve  # run as a script: this directory is on sys.path
 except ImportError:  # imported from the repository root (the tests)
-    from scripts.reliability.fuzz_api import serve
+    from scripts.reliability.serve_process import serve
 
 # A sentence with entities in it; long texts repeat it.
 SENTENCE = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters. "
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         "NER_MAX_BATCH": str(limits.max_batch),
         "NER_MAX_BODY_BYTES": str(limits.max_body_bytes),
     }
-    with serve(args.models, env) as server:
+    with serve({**os.environ, **env}, args=["--model", args.models]) as server:
         print(f"ner serve --model {args.models} at {server.url} (pid {server.pid}, log {server.log})\n", flush=True)
         return go(server.url, server.pid, server.log)
 

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from soak import entities_problem, fmt_ms, percentile, production_env, rss_kib, serve
+from serve_process import production_env, rss_kib, serve
+from soak import entities_problem, fmt_ms, percentile
 
 # Requests whose answers are fixed before the run: short texts, a long text and a batch per model.
 EN_TEXTS = [
@@ -261,7 +262,8 @@ def _server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str,
         yield args.url.rstrip("/"), args.api_key, args.pid
     else:
         key = secrets.token_urlsafe(16)
-        with serve(production_env(NER_API_KEY=key), workdir / "serve.log") as (url, pid):
+        with serve(production_env(NER_API_KEY=key), workdir / "serve.log") as server:
+            url, pid = server.url, server.pid
             yield url, key, pid
 
 

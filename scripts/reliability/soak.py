@@ -27,8 +27,6 @@ import csv
 import json
 import math
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from serve_process import production_env, rss_kib, serve  # this directory is on sys.path (script, locust)
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -72,53 +71,6 @@ def entities_problem(text: str, entities: Any) -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(env: dict[str, str], log: Path, ready_timeout: float = 300) -> Iterator[tuple[str, int]]:
-    """Run ``ner serve`` on a free port with ``env`` (plus NER_PORT); yield (url, pid) once it is ready.
-
-    ``ner serve`` runs uvicorn in its own process, so the pid is the server's for RSS readings.
-    """
-    port = free_port()
-    command = [sys.executable, "-m", "ner.cli", "serve", "--port", str(port), "--log-level", "warning"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"ner serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ner serve not ready after {ready_timeout:.0f}s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield url, process.pid
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def production_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ``NER_*`` setting, so the service runs on its defaults."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NER_")}
-    env.update(extra)
-    return env
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100) of ``values``; NaN when there are none."""
     if not values:
@@ -126,17 +78,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
-
-
-def rss_kib(pid: int) -> int | None:
-    """Resident set size of ``pid`` in KiB (``VmRSS`` in /proc/PID/status), or ``None`` if unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -403,7 +344,8 @@ def _server(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, int 
         yield args.url.rstrip("/"), args.pid
     else:
         extra = dict(item.split("=", 1) for item in args.server_env)
-        with serve(production_env(**extra), workdir / "serve.log") as (url, pid):
+        with serve(production_env(**extra), workdir / "serve.log", args=["--log-level", "warning"]) as server:
+            url, pid = server.url, server.pid
             yield url, pid
 
 
