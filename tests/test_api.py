@@ -518,3 +518,19 @@ def test_a_trickling_body_is_cut_off_with_408() -> None:
     anyio.run(RequestLimits(never_called, max_body_bytes=1000, body_timeout=0.2), scope, trickle, send)
     assert time.monotonic() - began < 5
     assert messages[0]["status"] == 408 and b"body_timeout" in messages[1]["body"]
+
+
+def test_model_calls_run_on_the_fixed_inference_threads(en_client: TestClient) -> None:
+    loaded = en_client.app.state.service.registry.get("en")  # type: ignore[attr-defined]
+    original, threads = loaded.tagger.predict, set()
+
+    def recording(texts: list[str], batch_size: int = 64) -> Any:
+        threads.add(threading.current_thread().name)
+        return original(texts, batch_size)
+
+    loaded.tagger.predict = recording
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: en_client.post("/v1/ner", json={"text": f"Paris {i}"}), range(40)))
+    # NER_INFERENCE_WORKERS=1: one thread of our own, however many requests ran at once.
+    assert len(threads) == 1 and next(iter(threads)).startswith("ner-inference")
+    assert "ner_inference_queue_seconds_count" in en_client.get("/metrics").text

@@ -149,3 +149,15 @@ def test_thousands_of_newlines_and_one_huge_token(shipped: dict[str, Tagger]) ->
         assert_entity_offsets(texts, tagger.predict(texts))
     entities = shipped["en"].predict(texts[:1])[0]
     assert [(e.text, e.start) for e in entities] == [("Angela Merkel", 5000), ("Paris", 5022)]
+
+
+def test_english_tokenizer_does_not_keep_the_words_it_has_seen() -> None:
+    # A long-running service sees endless new words; spaCy's string store must not keep them all.
+    tokenize = english_tokenizer()
+    nlp = next(c.cell_contents for c in tokenize.__closure__ or () if hasattr(c.cell_contents, "vocab"))
+    tokenize("warm up the tokenizer.")
+    before = len(nlp.vocab.strings)
+    for i in range(300):
+        sentences = tokenize(f"Zqxw{i}vor met Blorbington{i} in Fnarghville{i}.")
+        assert [t.text for t in sentences[0]][:2] == [f"Zqxw{i}vor", "met"]
+    assert len(nlp.vocab.strings) - before < 50
