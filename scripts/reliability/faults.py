@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+try:
+    from serve_process import serve  # run as a script: this directory is on sys.path
+except ImportError:
+    from scripts.reliability.serve_process import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 NER = [sys.executable, "-m", "ner.cli"]
@@ -227,12 +231,6 @@ def disk_full(
     return report
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def sigterm_drain(
     model: str = "zh", chars: int = 100_000, wait: float = 0.5, workdir: Path | None = None
 ) -> dict[str, Any]:
@@ -242,25 +240,10 @@ def sigterm_drain(
     connection is refused afterwards, and the server's exit status and time to exit."""
     import httpx
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log = Path(workdir or tempfile.mkdtemp()) / "serve.log"
-    with open(log, "wb") as sink:
-        server = subprocess.Popen(
-            [*NER, "serve", "--model", model, "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT
-        )
     report: dict[str, Any] = {}
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+    with serve(None, log, args=["--model", model], timeout=120) as running:
+        url, server = running.url, running.process
         unit = httpx.post(f"{url}/v1/ner", json={"text": ZH_UNIT, "model": model}, timeout=30).json()["entities"]
         repeats = chars // len(ZH_UNIT)
         text = ZH_UNIT * repeats
@@ -312,10 +295,6 @@ def sigterm_drain(
             entities=len(got) if got is not None else None,
             entities_correct=got == want,
         )
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     report["log_tail"] = log.read_text(encoding="utf-8", errors="replace").splitlines()[-6:]
     return report
 

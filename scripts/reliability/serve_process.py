@@ -26,6 +26,7 @@ class Server:
     url: str
     pid: int  # uvicorn runs inside this process: its RSS is the server's
     log: Path  # its stdout and stderr
+    process: subprocess.Popen[bytes]  # for signals and the exit status (faults.py)
 
 
 def free_port() -> int:
@@ -73,9 +74,9 @@ def serve(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"ner serve not ready after {timeout:.0f}s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(url, process.pid, log)
+        yield Server(url, process.pid, log, process)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # a no-op when the caller already ended it
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
