@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     settings = settings or Settings()
     metrics = Metrics()
     registry = registry or ModelRegistry(model_dir=settings.model_dir)
+    metrics.loaded.set_function(lambda: len(registry.names()))  # read at scrape time
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +59,6 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
                 await anyio.to_thread.run_sync(registry.load_all, missing)
             finally:
                 state.loading_done = True
-                metrics.loaded.set(len(state.registry.names()))
                 if not state.registry.errors():
                     logger.info("ready: serving %s", ", ".join(state.registry.names()))
 

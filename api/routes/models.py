@@ -58,7 +58,6 @@ async def reload_model(
         still = "the previous model keeps serving" if state.registry.get(name) else "nothing was loaded"
         raise ApiError(422, "checkpoint_rejected", f"{e}; {still}") from None
     state.metrics.reloads.labels(name, "ok").inc()
-    state.metrics.loaded.set(len(state.registry.names()))
     before = set(old.tagger.labels) if old else set()
     after = set(new.tagger.labels)
     return ReloadResponse(
