@@ -309,7 +309,6 @@ def promote(
     from ner.retrain import request_reload
 
     try:
-        store.check_name(name)
         path = store.promote(model_dir, name, Path(model_dir) / name / store.VERSIONS / version)
     except USER_ERRORS as e:
         known = ""
