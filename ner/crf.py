@@ -57,6 +57,33 @@ class Posteriors:
             score = score + self.transitions[tags[i - 1], tags[i]] + self.emissions[row, start + i, tags[i]]
         return float(score.detach())
 
+    def segment_log_probs(
+        self, paths: torch.Tensor, rows: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor
+    ) -> torch.Tensor:
+        """:meth:`segment_log_prob` for many segments at once, each segment's tags read from ``paths``.
+
+        Args:
+            paths: (B, T) tag ids, e.g. the Viterbi paths of the batch.
+            rows, starts, ends: (N,) the sentence of each segment and its steps ``start <= i < end``.
+        Returns:
+            (N,) log P(y[start:end] == paths[row, start:end] | x).
+        """
+        if len(rows) == 0:
+            return self.log_z.new_zeros(0)
+        # shape: (B, T): score of step i on the path, given step i-1 (step 0 scores nothing)
+        emitted = self.emissions[:, 1:].gather(2, paths[:, 1:, None])[..., 0]
+        step = self.transitions[paths[:, :-1], paths[:, 1:]] + emitted
+        within = torch.cat([step.new_zeros(paths.shape[0], 1), step.cumsum(dim=1)], dim=1)
+        last = ends - 1
+        first_tag, last_tag = paths[rows, starts], paths[rows, last]
+        return (
+            self.alpha[rows, starts, first_tag]
+            + self.beta[rows, last, last_tag]
+            - self.log_z[rows]
+            + within[rows, last]
+            - within[rows, starts]
+        )
+
 
 class ConstrainedCRF(CRF):
     """``torchcrf.CRF`` (batch-first) with transitions restricted by boolean allow-masks."""
@@ -103,24 +130,33 @@ class ConstrainedCRF(CRF):
             mask: (B, T) bool, each row a prefix of True values with the first one on.
         """
         b, t, k = emissions.shape
-        trans, end = self.transitions, self.end_transitions
+        # Float64: the recursions run in scaled exp space (a matrix product per step instead of a
+        # logsumexp over (B, K, K)), where float32 would underflow for tags ~90 nats below the best.
+        emissions = emissions.double()
+        trans, end = self.transitions.double(), self.end_transitions.double()
         alpha = emissions.new_empty(b, t, k)
         beta = emissions.new_empty(b, t, k)
         if t == 0:
             return Posteriors(alpha, beta, emissions.new_zeros(b), emissions, trans, mask)
+        # Forbidden transitions become exact zeros here.
+        weights = trans.exp()  # (K, K)
         # shape: (B, K)
-        alpha[:, 0] = self.start_transitions + emissions[:, 0]
+        alpha[:, 0] = self.start_transitions.double() + emissions[:, 0]
         for i in range(1, t):
-            # shape: (B, K): sum over the previous tag (dim 1) of prefix score + transition, plus emission
-            step = torch.logsumexp(alpha[:, i - 1].unsqueeze(2) + trans, dim=1) + emissions[:, i]
+            prev = alpha[:, i - 1]
+            top = prev.max(dim=1, keepdim=True).values
+            # shape: (B, K): log sum over the previous tag of exp(prefix score + transition), plus emission
+            step = top + torch.log((prev - top).exp() @ weights) + emissions[:, i]
             # Padded steps carry the last real value forward, so alpha[:, -1] ends every row.
-            alpha[:, i] = torch.where(mask[:, i].unsqueeze(1), step, alpha[:, i - 1])
+            alpha[:, i] = torch.where(mask[:, i].unsqueeze(1), step, prev)
         # shape: (B,)
         log_z = torch.logsumexp(alpha[:, -1] + end, dim=1)
         beta[:, -1] = end
         for i in range(t - 2, -1, -1):
-            # shape: (B, K): sum over the next tag (dim 2) of transition + its emission + its continuation
-            step = torch.logsumexp(trans + (emissions[:, i + 1] + beta[:, i + 1]).unsqueeze(1), dim=2)
+            after = emissions[:, i + 1] + beta[:, i + 1]
+            top = after.max(dim=1, keepdim=True).values
+            # shape: (B, K): log sum over the next tag of exp(transition + its emission + its continuation)
+            step = top + torch.log((after - top).exp() @ weights.T)
             # A row whose next step is padding ends here: only the end transition follows.
             beta[:, i] = torch.where(mask[:, i + 1].unsqueeze(1), step, end.expand(b, k))
         return Posteriors(alpha, beta, log_z, emissions, trans, mask)
@@ -132,9 +168,14 @@ class ConstrainedCRF(CRF):
             emissions: (B, T, K) scores.
             mask: (B, T) bool, each row a prefix of True values with the first one on.
         """
+        paths = self.viterbi_paths(emissions, mask).tolist()
+        return [row[:n] for row, n in zip(paths, mask.sum(dim=1).tolist())]
+
+    def viterbi_paths(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`viterbi` as a (B, T) tensor of tag ids, zeros beyond each row's length."""
         b, t, _ = emissions.shape
         if t == 0:
-            return [[] for _ in range(b)]
+            return torch.zeros(b, 0, dtype=torch.long, device=emissions.device)
         trans = self.transitions
         # shape: (B, K): best score of any path ending in each tag at step 0
         score = self.start_transitions + emissions[:, 0]
@@ -162,4 +203,4 @@ class ConstrainedCRF(CRF):
             if i > 0:
                 prev = history[i - 1][rows, current]
                 current = torch.where(active, prev, current)
-        return [paths[r, : int(lengths[r])].tolist() for r in range(b)]
+        return paths

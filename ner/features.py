@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -22,6 +23,7 @@ from ner.vocab import Vocab
 
 CASINGS = ("<pad>", "other", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit")
 END = "</s>"
+TOKEN_CACHE_SIZE = 100_000  # distinct token strings whose features a Featurizer remembers
 _DIGITS = re.compile(r"\d")
 
 
@@ -49,7 +51,7 @@ class Encoded:
 
     words: list[int]
     casing: list[int] | None = None
-    chars: list[list[int]] | None = None
+    chars: list[tuple[int, ...]] | None = None
     bigrams: list[int] | None = None
     softword: list[int] | None = None
     lexicon: list[list[int]] | None = None
@@ -62,7 +64,8 @@ class Batch:
     words: torch.Tensor  # (B, T) long
     mask: torch.Tensor  # (B, T) bool, True on real tokens
     casing: torch.Tensor | None = None  # (B, T) long
-    chars: torch.Tensor | None = None  # (B, T, L) long
+    chars: torch.Tensor | None = None  # (U, L) long: the distinct tokens' characters, row 0 all padding
+    char_index: torch.Tensor | None = None  # (B, T) long: each token's row in ``chars`` (0 for padding)
     bigrams: torch.Tensor | None = None  # (B, T) long
     softword: torch.Tensor | None = None  # (B, T) long
     lexicon: torch.Tensor | None = None  # (B, T, LEXICON_SIZE) float
@@ -92,6 +95,8 @@ class Featurizer:
         if config.bigram_dim and bigrams is None:
             raise ValueError("bigram features need a bigram vocabulary")
         self._jieba = JiebaFeatures() if (config.softword_dim or config.lexicon) else None
+        # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
+        self._token_features = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._features_of)
 
     def word_key(self, token: str) -> str:
         """The string a token is looked up by in the word vocabulary."""
@@ -113,14 +118,21 @@ class Featurizer:
             bigrams = Vocab.build(counts, min_count=config.bigram_min_count, max_size=config.bigram_max_size)
         return cls(config, words, chars, bigrams)
 
+    def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        """(word id, casing id, character ids) of one token; casing and characters 0/() when unused."""
+        cfg = self.config
+        chars = tuple(self.chars.lookup(token[: cfg.char_max_len])) if self.chars is not None else ()
+        return self.words[self.word_key(token)], casing(token) if cfg.casing_dim else 0, chars
+
     def encode(self, tokens: Sequence[str]) -> Encoded:
         """Feature ids for one sentence (at least one token)."""
         cfg = self.config
-        enc = Encoded(words=self.words.lookup(self.word_key(t) for t in tokens))
+        per_token = [self._token_features(t) for t in tokens]
+        enc = Encoded(words=[f[0] for f in per_token])
         if cfg.casing_dim:
-            enc.casing = [casing(t) for t in tokens]
+            enc.casing = [f[1] for f in per_token]
         if self.chars is not None:
-            enc.chars = [self.chars.lookup(t[: cfg.char_max_len]) for t in tokens]
+            enc.chars = [f[2] for f in per_token]
         if self.bigrams is not None:
             enc.bigrams = self.bigrams.lookup(_bigrams(tokens))
         if self._jieba is not None:
@@ -136,39 +148,32 @@ class Featurizer:
 
     def collate(self, items: Sequence[Encoded], tags: Sequence[Sequence[int]] | None = None) -> Batch:
         """Pad encoded sentences into a :class:`Batch`; ``tags`` are label ids, if training."""
-        b = len(items)
         t = max(len(e.words) for e in items)
-        words = torch.zeros(b, t, dtype=torch.long)
-        mask = torch.zeros(b, t, dtype=torch.bool)
-        for i, e in enumerate(items):
-            words[i, : len(e.words)] = torch.tensor(e.words)
-            mask[i, : len(e.words)] = True
-        batch = Batch(words=words, mask=mask)
+        mask = _padded([[1] * len(e.words) for e in items], t, torch.bool)
+        batch = Batch(words=_padded([e.words for e in items], t), mask=mask)
         for name in ("casing", "bigrams", "softword"):
             if getattr(items[0], name) is not None:
-                ids = torch.zeros(b, t, dtype=torch.long)
-                for i, e in enumerate(items):
-                    ids[i, : len(e.words)] = torch.tensor(getattr(e, name))
-                setattr(batch, name, ids)
+                setattr(batch, name, _padded([getattr(e, name) for e in items], t))
         if items[0].chars is not None:
-            longest = max(len(w) for e in items for w in e.chars or ())
-            chars = torch.zeros(b, t, max(longest, 1), dtype=torch.long)
-            for i, e in enumerate(items):
-                for j, w in enumerate(e.chars or ()):
-                    chars[i, j, : len(w)] = torch.tensor(w, dtype=torch.long)
-            batch.chars = chars
+            rows: dict[Sequence[int], int] = {(): 0}  # distinct character sequences; row 0 for padding
+            index = [[rows.setdefault(tuple(w), len(rows)) for w in e.chars or ()] for e in items]
+            longest = max(max(map(len, rows)), 1)
+            batch.chars = _padded(list(rows), longest)
+            batch.char_index = _padded(index, t)
         if items[0].lexicon is not None:
-            lex = torch.zeros(b, t, LEXICON_SIZE)
+            lex = torch.zeros(len(items), t, LEXICON_SIZE)
             for i, e in enumerate(items):
                 for j, active in enumerate(e.lexicon or ()):
                     lex[i, j, active] = 1.0
             batch.lexicon = lex
         if tags is not None:
-            tag_ids = torch.zeros(b, t, dtype=torch.long)
-            for i, seq in enumerate(tags):
-                tag_ids[i, : len(seq)] = torch.tensor(seq)
-            batch.tags = tag_ids
+            batch.tags = _padded(tags, t)
         return batch
+
+
+def _padded(rows: Sequence[Sequence[int]], width: int, dtype: torch.dtype = torch.long) -> torch.Tensor:
+    """Rows right-padded with zeros to ``width``, as one tensor: (len(rows), width)."""
+    return torch.tensor([[*row, *(0,) * (width - len(row))] for row in rows], dtype=dtype)
 
 
 def pack_sequences(groups: Sequence[object], lengths: Sequence[int], max_tokens: int) -> list[list[int]]:

@@ -71,6 +71,45 @@ class CharBiLSTM(nn.Module):
 CHAR_ENCODERS = {"cnn": CharCNN, "lstm": CharBiLSTM}
 
 
+def reverse_index(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) positions that reverse each row's real tokens in place and leave its padding where it is.
+
+    ``x.gather(1, idx)`` turns ``[a, b, c, pad]`` into ``[c, b, a, pad]``; applying it twice is the identity.
+    """
+    b, t = mask.shape
+    lengths = mask.sum(dim=1, keepdim=True)
+    pos = torch.arange(t, device=mask.device).expand(b, t)
+    return torch.where(pos < lengths, lengths - 1 - pos, pos)
+
+
+def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The outputs of a batch-first bidirectional ``lstm`` on a right-padded batch, without packing.
+
+    Gives what ``pack_padded_sequence`` → ``lstm`` → ``pad_packed_sequence`` gives (to float rounding), but
+    runs each direction as one unidirectional LSTM over the padded tensor, which on CPU is about twice as
+    fast as the packed path: the input projection is computed for all steps at once. The forward direction
+    never sees the padding that follows a row's tokens; the backward direction runs forward over each row
+    reversed in place (padding stays at the end), and its outputs are reversed back. No dropout between
+    layers: for inference only. Padding positions come out as zeros. x: (B, T, D), mask: (B, T) bool.
+    """
+    if not (lstm.bidirectional and lstm.batch_first) or lstm.proj_size:
+        raise ValueError("bilstm_padded needs a batch-first bidirectional LSTM without projections")
+    b, t, _ = x.shape
+    rev = reverse_index(mask).unsqueeze(2)  # (B, T, 1)
+    zeros = x.new_zeros(1, b, lstm.hidden_size)
+    for layer in range(lstm.num_layers):
+        outputs = []
+        for suffix in ("", "_reverse"):
+            params = [getattr(lstm, f"{name}_l{layer}{suffix}") for name in ("weight_ih", "weight_hh")]
+            if lstm.bias:
+                params += [getattr(lstm, f"{name}_l{layer}{suffix}") for name in ("bias_ih", "bias_hh")]
+            inp = x if not suffix else x.gather(1, rev.expand(-1, -1, x.shape[2]))
+            out = torch.lstm(inp, (zeros, zeros), params, lstm.bias, 1, 0.0, False, False, True)[0]  # (B, T, H/2)
+            outputs.append(out if not suffix else out.gather(1, rev.expand(-1, -1, out.shape[2])))
+        x = torch.cat(outputs, dim=2) * mask.unsqueeze(2)
+    return x
+
+
 class BiLstmCrf(nn.Module):
     """Char + word BiLSTM-CRF over BIOES labels."""
 
@@ -139,7 +178,7 @@ class BiLstmCrf(nn.Module):
             words = words.masked_fill(drop & batch.mask, 1)  # 1 is <unk>
         parts = [self.word_embed(words)]
         if self.char_encoder is not None:
-            parts.append(self.char_encoder(batch.chars))
+            parts.append(self._char_features(batch))
         if self.casing_embed is not None:
             parts.append(self.casing_embed(batch.casing))
         if self.bigram_embed is not None:
@@ -150,13 +189,25 @@ class BiLstmCrf(nn.Module):
             parts.append(batch.lexicon)
         return torch.cat(parts, dim=-1)
 
+    def _char_features(self, batch: Batch) -> torch.Tensor:
+        """Character-encoder output per token, (B, T, char hidden)."""
+        assert self.char_encoder is not None and batch.chars is not None and batch.char_index is not None
+        if self.training:
+            # Every occurrence of a token gets its own dropout mask, as if each were spelled out.
+            return self.char_encoder(batch.chars[batch.char_index])
+        # Inference is deterministic: encode each distinct token once and copy its vector to every occurrence.
+        return self.char_encoder(batch.chars.unsqueeze(0))[0][batch.char_index]
+
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores, (B, T, K). Padding never influences real tokens."""
         x = self.dropout(self.represent(batch))  # (B, T, D)
-        lengths = batch.mask.sum(dim=1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, H)
+        if self.training:
+            lengths = batch.mask.sum(dim=1).cpu()
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, H)
+        else:
+            h = bilstm_padded(self.lstm, x, batch.mask)
         return self.emit(self.dropout(h))
 
     def loss(self, batch: Batch) -> torch.Tensor:
@@ -171,7 +222,8 @@ class BiLstmCrf(nn.Module):
         return self.crf.viterbi(self.emissions(batch), batch.mask)
 
     @torch.inference_mode()
-    def decode_with_posteriors(self, batch: Batch) -> tuple[list[list[int]], Posteriors]:
-        """Best tag-id paths plus the forward-backward posteriors that score their spans."""
+    def decode_with_posteriors(self, batch: Batch) -> tuple[torch.Tensor, Posteriors]:
+        """Best tag-id paths, (B, T) with zeros beyond each sentence, and the forward-backward
+        posteriors that score their spans."""
         emissions = self.emissions(batch)  # (B, T, K)
-        return self.crf.viterbi(emissions, batch.mask), self.crf.posteriors(emissions, batch.mask)
+        return self.crf.viterbi_paths(emissions, batch.mask), self.crf.posteriors(emissions, batch.mask)

@@ -80,11 +80,19 @@ def decode_spans(
     with _eval_mode(model):
         for idx, batch in _length_batches(featurizer, sentences, batch_size):
             paths, posteriors = model.decode_with_posteriors(batch)
-            for row, (i, path) in enumerate(zip(idx, paths)):
-                for span in to_spans([model.labels[j] for j in path], "bioes")[0]:
-                    log_p = posteriors.segment_log_prob(row, span.start, path[span.start : span.end])
-                    out[i].append(ScoredSpan(span, min(1.0, math.exp(log_p))))
+            found: list[tuple[int, int, Span]] = []  # (sentence, batch row, span)
+            for row, (i, path) in enumerate(zip(idx, paths.tolist())):
+                labels = [model.labels[j] for j in path[: len(sentences[i])]]
+                found.extend((i, row, span) for span in to_spans(labels, "bioes")[0])
+            rows, starts, ends = (torch.tensor(column, dtype=torch.long) for column in _columns(found))
+            log_ps = posteriors.segment_log_probs(paths, rows, starts, ends).tolist()
+            for (i, _, span), log_p in zip(found, log_ps):
+                out[i].append(ScoredSpan(span, min(1.0, math.exp(log_p))))
     return out
+
+
+def _columns(found: Sequence[tuple[int, int, Span]]) -> tuple[list[int], list[int], list[int]]:
+    return [row for _, row, _ in found], [s.start for _, _, s in found], [s.end for _, _, s in found]
 
 
 @contextmanager

@@ -141,7 +141,7 @@ def test_posteriors_match_brute_force(generator: torch.Generator, constrained: b
     assert post.log_z[0].item() == pytest.approx(reference.item())
     probs = {p: float(torch.exp(torch.tensor(s, dtype=torch.float64) - log_z)) for p, s in paths}
     marginals = post.marginals()[0]
-    assert torch.allclose(marginals.sum(dim=1), torch.ones(4), atol=1e-5)
+    assert torch.allclose(marginals.sum(dim=1), torch.ones(4, dtype=marginals.dtype), atol=1e-5)
     for t, tag in itertools.product(range(4), range(k)):
         expected = sum(pr for p, pr in probs.items() if p[t] == tag)
         assert float(marginals[t, tag]) == pytest.approx(expected, abs=1e-5)
@@ -172,3 +172,33 @@ def test_posteriors_batched_equal_one_by_one_and_ignore_padding(generator: torch
     first = marginals[:, 0]
     starts, _, _ = allowed_transitions(LABELS)
     assert float(first[:, [i for i, ok in enumerate(starts) if not ok]].max()) < 1e-6
+
+
+def test_segment_log_probs_equal_one_at_a_time_on_viterbi_paths(generator: torch.Generator) -> None:
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    lengths = [6, 3, 1, 5]
+    emissions = torch.randn(len(lengths), 6, crf.num_tags, generator=generator) * 3
+    mask = torch.arange(6)[None, :] < torch.tensor(lengths)[:, None]
+    with torch.no_grad():
+        post = crf.posteriors(emissions, mask)
+        paths = crf.viterbi_paths(emissions, mask)
+    assert [row[:n] for row, n in zip(paths.tolist(), lengths)] == crf.viterbi(emissions, mask)
+    segments = [(r, s, e) for r, n in enumerate(lengths) for s in range(n) for e in range(s + 1, n + 1)]
+    rows, starts, ends = (torch.tensor(c) for c in zip(*segments))
+    batched = post.segment_log_probs(paths, rows, starts, ends)
+    for (r, s, e), got in zip(segments, batched.tolist()):
+        assert got == pytest.approx(post.segment_log_prob(r, s, paths[r, s:e].tolist()), abs=1e-9)
+    assert post.segment_log_probs(paths, *(torch.zeros(0, dtype=torch.long),) * 3).shape == (0,)
+
+
+def test_posteriors_survive_scores_far_apart(generator: torch.Generator) -> None:
+    # Emissions hundreds of nats apart: tags far below the best must not turn the sums into NaN or -inf.
+    crf = ConstrainedCRF(*allowed_transitions(LABELS))
+    emissions = torch.randn(2, 12, crf.num_tags, generator=generator) * 200
+    mask = torch.ones(2, 12, dtype=torch.bool)
+    with torch.no_grad():
+        post = crf.posteriors(emissions, mask)
+        reference = crf._compute_normalizer(emissions.transpose(0, 1), mask.T)
+    assert torch.isfinite(post.log_z).all()
+    assert torch.allclose(post.log_z.float(), reference, rtol=1e-5)
+    assert torch.allclose(post.marginals().sum(dim=2), torch.ones(2, 12, dtype=torch.float64), atol=1e-6)
