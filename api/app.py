@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.deps import ServiceState
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
+from api.logs import RequestContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.registry import ModelRegistry
 from api.routes import models, ner, ops
@@ -82,7 +83,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-API-Key"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],  # so a browser client can read the id of an answer
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: every answer, the limits' 4xx included, carries X-Request-ID and gets an access line.
+    app.add_middleware(RequestContext)
     return app
