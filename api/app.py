@@ -18,7 +18,7 @@ from api.limits import RequestLimits
 from api.logs import RequestContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.registry import ModelRegistry
-from api.routes import models, ner, ops
+from api.routes import demo, models, ner, ops
 from api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.include_router(ops.router)
     app.include_router(ner.router)
     app.include_router(models.router)
+    if settings.demo:
+        demo.install(app)
     # Added last = outermost: metrics see every response, including the limits' 413/415.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     if settings.cors_origins:

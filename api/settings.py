@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     log_texts: bool = False
     # Log lines: one JSON object per line (time, level, logger, message, request_id, ...) or plain text.
     log_format: Literal["json", "text"] = "json"
+    # Serve the demo page at / (and its files under /static).
+    demo: bool = True
 
     @field_validator("models", "cors_origins", mode="before")
     @classmethod
