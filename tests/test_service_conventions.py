@@ -128,6 +128,8 @@ def test_an_unexpected_error_is_a_500_with_the_id_and_a_log_line(log_lines: io.S
     assert {(line["logger"], line["level"]) for line in lines} == {("api.errors", "ERROR"), ("api.access", "INFO")}
     access = next(line for line in lines if line["logger"] == "api.access")
     assert (access["method"], access["path"], access["status"]) == ("GET", "/boom", 500)
+    error = next(line for line in lines if line["logger"] == "api.errors")
+    assert "RuntimeError: kaboom" in error["exc_info"]  # the traceback, inside the one JSON line
 
 
 def test_one_json_access_line_per_request_and_no_texts(client: TestClient, log_lines: io.StringIO) -> None:
