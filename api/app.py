@@ -15,9 +15,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.deps import ServiceState
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
+from api.logs import RequestContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.registry import ModelRegistry
-from api.routes import models, ner, ops
+from api.routes import demo, models, ner, ops
 from api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.include_router(ops.router)
     app.include_router(ner.router)
     app.include_router(models.router)
+    if settings.demo:
+        demo.install(app)
     # Added last = outermost: metrics see every response, including the limits' 413/415.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     if settings.cors_origins:
@@ -82,7 +85,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-API-Key"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],  # so a browser client can read the id of an answer
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: every answer, the limits' 4xx included, carries X-Request-ID and gets an access line.
+    app.add_middleware(RequestContext)
     return app

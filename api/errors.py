@@ -1,4 +1,5 @@
-"""One JSON error shape for every failure: ``{"error": {"code": ..., "message": ..., "details": ...}}``."""
+"""One JSON error shape for every failure:
+``{"error": {"code": ..., "message": ..., "details": ..., "request_id": ...}}``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import REQUEST_ID_HEADER, current_request_id
 from api.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -24,11 +26,20 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+    request_id: str | None = None,
 ) -> JSONResponse:
+    """The JSON error answer; ``request_id`` defaults to the id of the request being served (api.logs)."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
+    request_id = request_id or current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -95,5 +106,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "internal error; see the service log")
+        # Starlette runs this handler outside every middleware, RequestContext included: the id comes
+        # from the request's state, and the header is set here.
+        request_id = getattr(request.state, "request_id", None)
+        logger.exception(
+            "unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id}
+        )
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        message = "internal error; see the service log"
+        return error_response(500, "internal_error", message, headers=headers, request_id=request_id)

@@ -28,12 +28,42 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
 
 
+# OpenAPI examples (shown by /docs): what the shipped models answer, checked by tests/test_service_conventions.py.
+EN_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters."
+ZH_TEXT = "张三在北京大学工作。"
+BATCH_TEXTS = ["Barack Obama spoke in Chicago.", "", "IBM hired him."]
+_EN_ENTITIES = [
+    {"text": "Angela Merkel", "label": "PER", "start": 0, "end": 13, "score": 0.997},
+    {"text": "Emmanuel Macron", "label": "PER", "start": 18, "end": 33, "score": 0.9997},
+    {"text": "Paris", "label": "LOC", "start": 37, "end": 42, "score": 1.0},
+    {"text": "Reuters", "label": "ORG", "start": 60, "end": 67, "score": 0.9999},
+]
+_ZH_ENTITIES = [
+    {"text": "张三", "label": "PER", "start": 0, "end": 2, "score": 0.9968},
+    {"text": "北京大学", "label": "ORG", "start": 3, "end": 7, "score": 0.9992},
+]
+_BATCH_RESULTS = [
+    {
+        "entities": [
+            {"text": "Barack Obama", "label": "PER", "start": 0, "end": 12, "score": 0.9686},
+            {"text": "Chicago", "label": "LOC", "start": 22, "end": 29, "score": 0.9991},
+        ]
+    },
+    {"entities": []},
+    {"entities": [{"text": "IBM", "label": "ORG", "start": 0, "end": 3, "score": 0.9978}]},
+]
+
+
 class NerRequest(_Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": EN_TEXT}, {"text": ZH_TEXT, "model": "zh"}]})
+
     text: Text = Field(description="Text to tag, any length up to NER_MAX_CHARS characters.")
     model: Text | None = Field(None, description="Model name (see GET /v1/models); default: the service's default.")
 
 
 class BatchRequest(_Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"texts": BATCH_TEXTS, "model": "en"}]})
+
     texts: list[Text] = Field(description="Texts to tag, at most NER_MAX_BATCH; results come back in this order.")
     model: Text | None = None
 
@@ -51,6 +81,12 @@ class EntityOut(BaseModel):
 
 
 class NerResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "en", "entities": _EN_ENTITIES}, {"model": "zh", "entities": _ZH_ENTITIES}]
+        }
+    )
+
     model: str
     entities: list[EntityOut]
 
@@ -60,6 +96,8 @@ class BatchItem(BaseModel):
 
 
 class BatchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"model": "en", "results": _BATCH_RESULTS}]})
+
     model: str
     results: list[BatchItem]
 
@@ -94,6 +132,7 @@ class ErrorInfo(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. text_too_long.")
     message: str = Field(description="What went wrong, for a person.")
     details: Any = Field(None, description="Optional: e.g. the validation errors, each with loc, msg and type.")
+    request_id: str | None = Field(None, description="The request's id, as in the X-Request-ID response header.")
 
 
 class ErrorResponse(BaseModel):

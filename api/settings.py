@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(30.0, gt=0)
     # Log request texts (at DEBUG). Off by default: texts are user data and stay out of logs.
     log_texts: bool = False
+    # Log lines: one JSON object per line (time, level, logger, message, request_id, ...) or plain text.
+    log_format: Literal["json", "text"] = "json"
+    # Serve the demo page at / (and its files under /static).
+    demo: bool = True
 
     @field_validator("models", "cors_origins", mode="before")
     @classmethod

@@ -216,7 +216,10 @@ def serve(
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         _fail("; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors()))
-    _setup_logging(getattr(logging, log_level.upper(), logging.INFO))
+    from api.logs import configure_logging
+
+    # JSON lines (NER_LOG_FORMAT) for every logger, uvicorn's included; api.access replaces uvicorn's access log.
+    configure_logging(settings.log_format, getattr(logging, log_level.upper(), logging.INFO))
     # Load (and validate) every model before listening: a typo or a broken checkpoint stops here with
     # one clear line, instead of a process that runs but never becomes ready.
     registry = ModelRegistry(model_dir=settings.model_dir)
@@ -233,6 +236,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level.lower(),
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
         limit_concurrency=settings.max_connections,
     )

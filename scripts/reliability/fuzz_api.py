@@ -100,7 +100,8 @@ def _header(response: schemathesis.Response, name: str) -> str:
 
 
 def json_error_shape(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """Every 4xx/5xx is JSON ``{"error": {"code": str, "message": str, "details"?: ...}}``."""
+    """Every 4xx/5xx is JSON ``{"error": {"code": str, "message": str, "details"?: ..., "request_id": str}}``,
+    its ``request_id`` the one in the ``X-Request-ID`` header."""
     if response.status_code < 400 or (case.operation.label == "GET /ready" and response.status_code == 503):
         return  # /ready's 503 is its own status document
     media = _header(response, "content-type").split(";", 1)[0].strip()
@@ -113,7 +114,9 @@ def json_error_shape(ctx: schemathesis.CheckContext, response: schemathesis.Resp
     assert isinstance(error, dict), f"no 'error' object in {body!r:.200}"
     assert isinstance(error.get("code"), str) and error["code"], f"no error code in {error!r:.200}"
     assert isinstance(error.get("message"), str), f"no error message in {error!r:.200}"
-    assert set(error) <= {"code", "message", "details"}, f"unexpected keys {sorted(error)}"
+    assert set(error) <= {"code", "message", "details", "request_id"}, f"unexpected keys {sorted(error)}"
+    header = _header(response, "x-request-id")
+    assert header and error.get("request_id") == header, f"request_id {error.get('request_id')!r} != header {header!r}"
 
 
 def documented_status(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
