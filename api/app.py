@@ -12,6 +12,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.batcher import MicroBatcher
 from api.deps import ServiceState
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
@@ -46,13 +47,21 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             import torch
 
             torch.set_num_threads(settings.torch_threads)
-        state = ServiceState(
-            settings=settings,
-            registry=registry,
-            metrics=metrics,
-            executor=ThreadPoolExecutor(max_workers=settings.inference_workers, thread_name_prefix="ner-inference"),
+        executor = ThreadPoolExecutor(max_workers=settings.inference_workers, thread_name_prefix="ner-inference")
+        batcher = MicroBatcher(
+            executor,
+            metrics,
+            workers=settings.inference_workers,
+            batch_size=settings.batch_size,
+            max_texts=settings.batch_max_texts,
+            max_chars=settings.batch_max_chars,
+            max_wait=settings.batch_wait_ms / 1000,
+            max_queue=settings.max_queue,
         )
+        metrics.queued.set_function(lambda: batcher.queued)
+        state = ServiceState(settings=settings, registry=registry, metrics=metrics, executor=executor, batcher=batcher)
         app.state.service = state
+        batcher.start()
 
         async def load() -> None:
             try:
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         finally:
             if not task.done():
                 task.cancel()
+            await batcher.stop()
             state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="ner-service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from api.batcher import MicroBatcher
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.registry import LoadedModel, ModelRegistry
@@ -25,6 +26,8 @@ class ServiceState:
     # NER_INFERENCE_WORKERS threads of its own run the model: a small fixed pool keeps per-thread
     # allocator arenas (and so memory) bounded, unlike anyio's shared pool of up to 40 threads.
     executor: ThreadPoolExecutor
+    # Requests for the model queue here and share model calls on the executor's threads.
+    batcher: MicroBatcher
     loading_done: bool = False
 
 

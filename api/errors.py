@@ -20,9 +20,12 @@ logger = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error answered with ``status`` and a JSON body naming the problem."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers
 
 
 def error_response(
@@ -54,7 +57,7 @@ _DESCRIPTIONS = {
     408: "Body not received in time (body_timeout)",
     415: "Body is not JSON (unsupported_media_type)",
     422: "Invalid JSON or request (invalid_json, invalid_request, invalid_model_name, checkpoint_rejected)",
-    503: "Model still loading (model_loading)",
+    503: "Model still loading (model_loading), or too many requests waiting for the model (overloaded)",
 }
 
 
@@ -79,7 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

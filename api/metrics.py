@@ -29,12 +29,17 @@ class Metrics:
         self.characters = Counter("ner_characters", "Characters tagged", ["model"], registry=r)
         self.entities = Counter("ner_entities", "Entities returned", ["model", "label"], registry=r)
         self.inference = Histogram(
-            "ner_inference_duration_seconds", "Model time per request", ["model"], buckets=_LATENCY_BUCKETS, registry=r
+            "ner_inference_duration_seconds", "Time per model call", ["model"], buckets=_LATENCY_BUCKETS, registry=r
         )
         self.queue_wait = Histogram(
-            "ner_inference_queue_seconds", "Wait for a free inference worker", ["model"],
+            "ner_inference_queue_seconds", "Wait for a model call (micro-batch) to start", ["model"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.batch_requests = Histogram(
+            "ner_batch_requests", "Requests sharing one model call (dynamic micro-batching)", ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r,
+        )
+        self.queued = Gauge("ner_inference_queued", "Requests waiting for a model call", registry=r)
         self.reloads = Counter("ner_model_reloads", "Model reloads by outcome", ["model", "outcome"], registry=r)
         self.loaded = Gauge("ner_models_loaded", "Models loaded and serving", registry=r)
 

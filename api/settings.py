@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     inference_workers: int = Field(1, ge=1, description="model calls running at once (threads)")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default")
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
+    # Dynamic micro-batching: requests waiting at the same time share one model call of at most
+    # batch_max_texts texts and batch_max_chars characters (a bigger request runs alone).
+    batch_max_texts: int = Field(256, ge=1, description="texts per shared model call")
+    batch_max_chars: int = Field(50_000, ge=1, description="characters per shared model call")
+    batch_wait_ms: float = Field(0.0, ge=0, le=1000, description="ms to wait for more requests before a call")
+    max_queue: int = Field(1024, ge=1, description="requests waiting for the model before new ones get 503")
     # Browser origins allowed to call the API (CORS), comma-separated; empty (the default) sends no CORS headers.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     body_timeout: float = Field(30.0, gt=0, description="seconds to receive a request body (408 after)")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from fastapi import APIRouter
 
@@ -12,7 +10,6 @@ from api.deps import ServiceState, State, pick_model
 from api.errors import ApiError, error_responses
 from api.registry import LoadedModel
 from api.schemas import BatchItem, BatchRequest, BatchResponse, EntityOut, NerRequest, NerResponse
-from ner.pipeline import Entity
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["ner"])
@@ -30,22 +27,12 @@ def _check_lengths(state: ServiceState, texts: list[str]) -> None:
 
 
 async def _tag(state: ServiceState, loaded: LoadedModel, texts: list[str]) -> list[list[EntityOut]]:
-    """Run the model on the service's inference threads (never on the event loop); NER_INFERENCE_WORKERS
-    of them, so at most that many model calls run at once and the rest wait in the executor's queue."""
+    """Run the model on the service's inference threads (never on the event loop), through the
+    micro-batcher: requests waiting at the same time share one model call (api/batcher.py)."""
     if state.settings.log_texts:
         logger.debug("model %s: tagging %r", loaded.name, texts)
-    tagger, batch_size, metrics = loaded.tagger, state.settings.batch_size, state.metrics
-    submitted = time.perf_counter()
-
-    def run() -> list[list[Entity]]:
-        began = time.perf_counter()
-        metrics.queue_wait.labels(loaded.name).observe(began - submitted)
-        try:
-            return tagger.predict(texts, batch_size)
-        finally:
-            metrics.inference.labels(loaded.name).observe(time.perf_counter() - began)
-
-    results = await asyncio.get_running_loop().run_in_executor(state.executor, run)
+    metrics = state.metrics
+    results = await state.batcher.tag(loaded, texts)
     metrics.texts.labels(loaded.name).inc(len(texts))
     metrics.characters.labels(loaded.name).inc(sum(len(t) for t in texts))
     out = []
