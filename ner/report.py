@@ -283,7 +283,7 @@ def render_markdown(
             )
         lines += _table(["line", "gold", "predicted", "errors"], sample_rows, numeric=False)
     else:
-        lines.append("No wrong sentences.")
+        lines.append("No wrong sentences." if not analysis.wrong else "No sample requested.")
     lines += ["", f"Written by `ner evaluate --report`; sample seed {seed}.", ""]
     return "\n".join(lines)
 

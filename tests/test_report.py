@@ -120,6 +120,8 @@ def test_markdown_report() -> None:
     assert r"**Paris\|France**/LOC" in text and r"**Paris\|France**/ORG" in text  # escaped cell separator
     assert r"missed **\*Bob\***/PER" not in text and r"missed \*Bob\*/PER" in text
     assert "![precision, recall and F1 per type](per_type.png)" in text
+    assert "No sample requested." in render_markdown(inp, analyze_tags(gold, pred), sample_size=0)
+    assert "No wrong sentences." in render_markdown(inp, analyze_tags(gold, gold), sample_size=5)
 
 
 def test_sample_is_deterministic_bounded_and_in_order() -> None:
