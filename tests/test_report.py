@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,6 +82,7 @@ def span_lists(draw: st.DrawFn, length: int) -> list[Span]:
     return spans
 
 
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")  # seqeval, no entities
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_exact_matches_are_seqeval_true_positives(data: st.DataObject) -> None:
