@@ -1,16 +1,75 @@
-"""Model cards: a short Markdown summary written into every checkpoint directory."""
+"""Model cards: a short Markdown summary written into every checkpoint directory.
+
+The card is generated from the checkpoint's ``config.json`` alone (features, labels, data hashes,
+metrics, command, versions), so it can be regenerated at any time without touching the weights:
+``python scripts/write_cards.py ner/models/en ner/models/zh``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+_LANGUAGES = {"en": "English", "zh": "Chinese"}
+_EXAMPLES = {"en": "Angela Merkel visited Paris.", "zh": "张三在北京大学工作。"}
+
+# What the model's own design implies for each language, whatever data it was trained on.
+_DESIGN_LIMITS = {
+    "en": [
+        "Tokenised by spaCy's rule-based English tokenizer, adjusted to CoNLL-2003 conventions; text tokenised "
+        "very differently (URLs, hashtags, emoji, code) gets unreliable boundaries.",
+        "Case is a feature (casing embedding and a character encoder that sees the original case): all-caps "
+        "or all-lowercase text, such as headlines or chat, is tagged less accurately.",
+        "Word vectors are lower-cased GloVe 6B 50d rows kept inside the checkpoint; words missing from both "
+        "the training data and GloVe's vocabulary share one unknown vector.",
+    ],
+    "zh": [
+        "One token per character; features include jieba's segmentation and dictionary matches "
+        "(jieba 0.42.1, pinned), so the same model with another jieba dictionary is a different model.",
+        "Trained and scored on simplified Chinese; traditional characters, mixed-script text and "
+        "Latin-script names inside Chinese text are outside what the data covers.",
+    ],
+}
+
+
+def _inputs(features: dict[str, Any]) -> str:
+    """The model's input features in words, e.g. "word embeddings, a character CNN and a casing feature"."""
+    unit = "character" if features["lang"] == "zh" else "word"
+    parts = [f"{unit} embeddings"]
+    if features.get("char_encoder", "none") != "none":
+        parts.append(f"a character {features['char_encoder'].upper()}")
+    if features.get("casing_dim"):
+        parts.append("a casing feature")
+    if features.get("bigram_dim"):
+        parts.append("character bigrams")
+    if features.get("softword_dim"):
+        parts.append("jieba word-segmentation positions")
+    if features.get("lexicon"):
+        parts.append("jieba dictionary matches")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+
 
 def _scores_table(scores: dict[str, Any]) -> list[str]:
-    rows = ["| type | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    rows = ["| type | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for label, v in scores.get("per_type", {}).items():
         rows.append(f"| {label} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |")
-    rows.append(f"| **all** | {scores['precision']:.4f} | {scores['recall']:.4f} | **{scores['f1']:.4f}** | |")
+    support = sum(v["support"] for v in scores.get("per_type", {}).values())
+    rows.append(
+        f"| **all** (micro) | {scores['precision']:.4f} | {scores['recall']:.4f} | **{scores['f1']:.4f}** | {support} |"
+    )
     return rows
+
+
+def _describe_split(split: str, info: Any) -> str:
+    if not isinstance(info, dict):
+        return f"- {split}: {info}"
+    sentences = f"{info['sentences']:,} sentences" if "sentences" in info else "sentences: unknown"
+    if "path" in info:
+        digest = f", sha256 `{info['sha256'][:16]}…`" if info.get("sha256") else ""
+        return f"- {split}: `{info['path']}` ({sentences}{digest})"
+    if "held_out_from_train" in info:
+        share = f"{info['held_out_from_train']:.0%}"
+        return f"- {split}: {share} of the training file held out (seed {info.get('seed')}, {sentences})"
+    return f"- {split}: {info}"
 
 
 def model_card(config: dict[str, Any], name: str = "") -> str:
@@ -18,34 +77,75 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     features, model = config["features"], config["model"]
     metrics = config.get("metrics", {})
     data = config.get("data", {})
+    lang = features["lang"]
+    language = _LANGUAGES.get(lang, lang)
     types = sorted({label[2:] for label in config["labels"] if label != "O"})
+    train_info = data.get("train", {}) if isinstance(data.get("train"), dict) else {}
+    train_name = f"`{train_info['path']}`" if "path" in train_info else "its training file"
+    model_ref = name or "PATH/TO/CHECKPOINT"
     lines = [
         f"# Model card: {name or 'NER model'}",
         "",
-        f"Char+word BiLSTM-CRF, language `{features['lang']}`, entity types {', '.join(types)}, BIOES tags.",
+        f"Named-entity recogniser for {language} text: a BiLSTM-CRF over {_inputs(features)} that tags "
+        f"{', '.join(types)} entities (BIOES tags, decoded with constrained Viterbi).",
         "",
-        "## Architecture",
+        "## Intended use",
         "",
-        f"- word/character embeddings {features['word_dim']}d (pretrained: {features['pretrained']}); "
-        f"char encoder: {features['char_encoder']}; casing {features['casing_dim']}d; "
-        f"bigrams {features['bigram_dim']}d; softword {features['softword_dim']}d; "
-        f"jieba lexicon: {features['lexicon']}",
-        f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}, "
-        f"word dropout {model['word_dropout']}; CRF with BIOES-forbidden transitions pinned",
+        f"Finding {', '.join(types)} mentions in {language} text resembling the training data ({train_name}), "
+        "with character offsets and a per-entity probability, through `ner predict`, the Python API or the "
+        "REST service:",
+        "",
+        "```bash",
+        f'ner predict --model {model_ref} "{_EXAMPLES.get(lang, "...")}"',
+        "```",
+        "",
+        "Not intended for decisions about the people it names without human review, nor as a source of "
+        "truth on other domains without first scoring it there (`ner evaluate --report`).",
         "",
         "## Data",
         "",
     ]
-    for split, info in data.items():
-        lines.append(f"- {split}: {info}")
+    lines += [_describe_split(split, info) for split, info in data.items()] or ["- not recorded"]
     if "dev" in metrics:
-        lines += ["", f"## Dev scores (epoch {metrics.get('best_epoch')}, seqeval strict IOBES)", ""]
+        lines += [
+            "",
+            f"## Scores on the dev set (epoch {metrics.get('best_epoch')}, seqeval strict IOBES, entity level)",
+            "",
+        ]
         lines += _scores_table(metrics["dev"])
-    for split, scores in metrics.get("held_out", {}).items():
-        lines += ["", f"## Held-out scores: {split}", ""] + _scores_table(scores)
+        lines += ["", "The checkpoint was chosen by this dev F1, so these scores are optimistic."]
+    held_out = metrics.get("held_out", {})
+    for split, scores in held_out.items():
+        lines += ["", f"## Scores on held-out data: {split}", ""] + _scores_table(scores)
+    lines += ["", "## Limitations", ""]
+    limits = [
+        f"Only {', '.join(types)}: other kinds of names (products, events, dates, amounts) are not found "
+        "or are forced into these types.",
+        f"Trained on one corpus ({train_name}); expect lower accuracy on other domains, genres and periods.",
+    ]
+    if not held_out:
+        limits.append("No held-out score is recorded in this checkpoint: only the dev scores above, which chose it.")
+    limits += _DESIGN_LIMITS.get(lang, [])
+    limits.append(
+        "Sentences longer than 250 tokens are cut into pieces before tagging; an entity across a cut is split."
+    )
+    lines += [f"- {item}" for item in limits]
+    lines += [
+        "",
+        "## Architecture",
+        "",
+        f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}), "
+        f"char encoder {features['char_encoder']}, casing {features['casing_dim']}d, "
+        f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
+        f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}, "
+        f"word dropout {model['word_dropout']}; CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
+    ]
     if "train_seconds" in metrics:
         lines += ["", f"Training time to this checkpoint: {metrics['train_seconds']:.0f} s of training epochs."]
     if config.get("command"):
         lines += ["", "## Trained with", "", "```bash", config["command"], "```"]
-    lines += ["", f"Versions: {config.get('versions', {})}", ""]
+    versions = config.get("versions", {})
+    if versions:
+        lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
+    lines.append("")
     return "\n".join(lines)

@@ -12,8 +12,9 @@ import logging
 import shlex
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -26,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Named-entity recognition with a char+word BiLSTM-CRF (English and Chinese).",
+    epilog='Examples:\n\n  ner predict --model en "Angela Merkel visited Paris."\n\n  ner COMMAND --help',
 )
 
 USER_ERRORS = (
@@ -43,6 +45,21 @@ USER_ERRORS = (
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
+
+
+def _examples(*lines: str) -> str:
+    """A command's ``--help`` epilog: one example per paragraph (``[`` escaped from rich markup)."""
+    return "Examples:\n\n" + "\n\n".join("  " + line.replace("[", "\\[") for line in lines)
+
+
+def _read_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """Lines of a UTF-8 byte stream without their line ends; an undecodable line stops with its number."""
+    for lineno, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{name}:{lineno}: not valid UTF-8 (byte {raw[e.start]:#04x}); save it as UTF-8") from None
+        yield (line.lstrip("\ufeff") if lineno == 1 else line).rstrip("\r\n")
 
 
 def _check_scheme(scheme: str | None) -> None:
@@ -73,7 +90,13 @@ def _training_setup(lang: str, scheme: str | None, config: Path | None, override
     return cfg, shlex.join(["ner", *sys.argv[1:]])
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "ner train --train train.txt --dev dev.txt --out runs/mine --lang en",
+        "ner train --train train_bmes.txt --out runs/mine-zh --lang zh      # no --dev: 5% of train held out",
+        "ner train --config configs/en.toml --set train.epochs=5 --train t.txt --dev d.txt --out runs/quick",
+    )
+)
 def train(
     train_file: Annotated[Path, typer.Option("--train", help="Training file (CoNLL columns or CHAR TAG lines).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory: model/ and metrics.jsonl.")],
@@ -94,7 +117,8 @@ def train(
 ) -> None:
     """Train a tagger; the best checkpoint (by dev entity F1) is saved to OUT/model.
 
-    Example: ner train --train train.txt --dev dev.txt --out runs/my-model --lang en
+    Shows a progress bar with ETA and a table row per epoch; OUT gets metrics.jsonl and, with matplotlib
+    installed, learning_curve.png and per_type.png.
     """
     from ner.train import train as run_training
 
@@ -117,30 +141,61 @@ def train(
     )
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "ner evaluate --model en --data dev.txt                     # per-type table",
+        "ner evaluate --model zh --data test_bmes.txt --json        # one JSON object",
+        "ner evaluate --model runs/mine --data dev.txt --report reports/mine-dev   # + report.md",
+    )
+)
 def evaluate(
     model: Annotated[str, typer.Option("--model", help="Shipped model name (en, zh) or checkpoint directory.")],
     data: Annotated[Path, typer.Option("--data", help="Gold file in any supported format and scheme.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     scheme: Annotated[str | None, typer.Option("--scheme", help="Tag scheme of the file; default: detect.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 128,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write DIR/report.md (scores, type confusion, error patterns, sample of wrong sentences) "
+            "and DIR/per_type.png.",
+        ),
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="Wrong sentences shown in the report.")] = 20,
 ) -> None:
-    """Entity-level precision, recall and F1 (seqeval, strict, IOBES) of a model on a gold file.
-
-    Example: ner evaluate --model en --data dev.txt --json
-    """
+    """Entity-level precision, recall and F1 (seqeval, strict, IOBES) of a model on a gold file."""
     from ner.checkpoint import load
     from ner.conll import read_conll
-    from ner.evaluate import evaluate_sentences, format_table
+    from ner.evaluate import format_table, predict_sequences, score
 
     _setup_logging(logging.WARNING)
     _check_scheme(scheme)
     try:
         corpus = read_conll(data, scheme)  # type: ignore[arg-type]
         net, featurizer, _ = load(model)
-        result = evaluate_sentences(net, featurizer, corpus.sentences, batch_size)
+        sequences, predicted = predict_sequences(net, featurizer, corpus.sentences, batch_size)
+        result = score([s.tags for s in sequences], predicted)
+        result["sentences"] = len(corpus.sentences)
+        result["tokens"] = sum(len(s.tokens) for s in corpus.sentences)
+        if report is not None:
+            from ner.report import ReportInput, write_report
+
+            inp = ReportInput(
+                model,
+                str(data),
+                featurizer.config.lang,
+                result,
+                [s.tokens for s in sequences],
+                [s.tags for s in sequences],
+                predicted,
+                [s.line for s in sequences],
+            )
+            written = write_report(report, inp, sample_size=sample)
     except USER_ERRORS as e:
         _fail(str(e))
+    if report is not None:
+        typer.echo(f"report: {', '.join(str(p) for p in written)}", err=True)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -148,42 +203,126 @@ def evaluate(
         typer.echo(f"{result['sentences']} sentences, {result['tokens']} tokens")
 
 
-@app.command()
-def predict(
-    model: Annotated[str, typer.Option("--model", help="Shipped model name (en, zh) or checkpoint directory.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag; default: one text per stdin line.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+@app.command(
+    epilog=_examples(
+        "ner plot runs/mine                          # runs/mine/learning_curve.png, per_type.png",
+        "ner plot runs/mine --out docs/training/mine",
+    )
+)
+def plot(
+    run: Annotated[Path, typer.Argument(help="Training output directory (holds metrics.jsonl and model/).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the PNGs; default: RUN.")] = None,
+    title: Annotated[str, typer.Option("--title", help="Plot title; default: the run's name.")] = "",
 ) -> None:
-    """Print one JSON object per input text: {"text", "entities": [{"text", "label", "start", "end"}]}.
-
-    Offsets are Python string indices (code points) into the text.
-
-    Example: echo "Angela Merkel visited Paris." | ner predict --model en
-    """
-    from ner.pipeline import load
+    """Draw a training run's learning curve (loss, dev P/R/F1 per epoch) and per-type dev scores as PNGs."""
+    from ner.plots import render_run
 
     _setup_logging(logging.WARNING)
     try:
-        tagger = load(model)
+        written = render_run(run, out, title)
     except USER_ERRORS as e:
         _fail(str(e))
-    inputs = texts if texts else (line.rstrip("\r\n") for line in sys.stdin)
-    chunk: list[str] = []
+    if not written:
+        _fail("no plots written: matplotlib is not installed (pip install matplotlib)")
+    typer.echo("\n".join(str(p) for p in written))
 
-    def flush() -> None:
-        for text, entities in zip(chunk, tagger.predict(chunk, batch_size)):
-            record = {"text": text, "entities": [e.to_dict() for e in entities]}
-            typer.echo(json.dumps(record, ensure_ascii=False))
-        chunk.clear()
 
-    for text in inputs:
-        chunk.append(text)
-        if len(chunk) >= batch_size:
+@app.command(
+    epilog=_examples(
+        'ner predict --model en "Angela Merkel visited Paris."',
+        'echo "张三在北京大学工作。" | ner predict --model zh                 # one text per stdin line',
+        "ner predict --model en --input news.txt --output news.jsonl",
+        "ner predict --model en --input news.txt --format conll          # TOKEN TAG lines, BIOES",
+        "ner predict --model en --input news.txt --format spacy > ents.jsonl   # for displacy.render(manual=True)",
+    )
+)
+def predict(
+    model: Annotated[
+        str, typer.Option("--model", help="Shipped model name (en, zh), checkpoint or training output directory.")
+    ],
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to tag; default: one text per line of --input or stdin.")
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="UTF-8 file with one text per line (instead of stdin).")
+    ] = None,
+    output_file: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl: {text, entities} per text; conll: TOKEN TAG lines (BIOES), blank line after each "
+            "sentence; spacy: {text, ents: [{start, end, label}]} per text, as displaCy renders.",
+        ),
+    ] = "jsonl",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+) -> None:
+    """Tag texts: from arguments, from --input FILE, or one text per stdin line.
+
+    Offsets (start, end) are Python string indices (code points) into each text.
+    """
+    from ner import formats
+    from ner.pipeline import load
+
+    _setup_logging(logging.WARNING)
+    if fmt not in formats.FORMATS:
+        _fail(f"--format must be one of {', '.join(formats.FORMATS)}, got {fmt!r}")
+    if texts and input_file is not None:
+        _fail("give texts as arguments or with --input FILE, not both")
+    with contextlib.ExitStack() as stack:
+        inputs: Iterator[str] | list[str] = texts or _read_lines(sys.stdin.buffer, "<stdin>")
+        if input_file is not None:
+            try:
+                inputs = _read_lines(stack.enter_context(open(input_file, "rb")), str(input_file))
+            except OSError as e:
+                _fail(f"cannot read --input {input_file}: {e.strerror or e}")
+        try:
+            tagger = load(model)
+        except USER_ERRORS as e:
+            _fail(str(e))
+        out = None
+        if output_file is not None:
+            try:
+                out = stack.enter_context(open(output_file, "w", encoding="utf-8"))
+            except OSError as e:
+                _fail(f"cannot write --output {output_file}: {e.strerror or e}")
+
+        def write(text: str) -> None:
+            if out is None:
+                typer.echo(text, nl=False)
+            else:
+                out.write(text)
+
+        chunk: list[str] = []
+
+        def flush() -> None:
+            for text, entities in zip(chunk, tagger.predict(chunk, batch_size)):
+                if fmt == "conll":
+                    write(formats.conll_record(tagger.tokenize(text), entities))
+                elif fmt == "spacy":
+                    write(formats.spacy_record(text, entities))
+                else:
+                    write(formats.jsonl_record(text, entities))
+            chunk.clear()
+
+        try:
+            for text in inputs:
+                chunk.append(text)
+                if len(chunk) >= batch_size:
+                    flush()
             flush()
-    flush()
+        except USER_ERRORS as e:
+            _fail(str(e))
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "ner serve                                   # en and zh on http://127.0.0.1:8000",
+        "ner serve --model en --port 8080",
+        "NER_MODEL_DIR=$PWD/model-store NER_API_KEY=change-me ner serve --host 0.0.0.0",
+    )
+)
 def serve(
     models: Annotated[
         list[str] | None,
@@ -196,10 +335,7 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
-    """Serve models over REST (POST /v1/ner). Other settings come from NER_* environment variables.
-
-    Example: ner serve --model en --port 8080
-    """
+    """Serve models over REST (POST /v1/ner). Other settings come from NER_* environment variables."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -243,7 +379,12 @@ def serve(
     )
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "ner retrain --name en --lang en --train train.txt --dev dev.txt --model-dir model-store --min-f1 0.85",
+        "ner retrain --name en --train t.txt --dev d.txt --model-dir store --min-f1 0.85 --url http://127.0.0.1:8000",
+    )
+)
 def retrain(
     name: Annotated[str, typer.Option("--name", help="Model name to (re)train, e.g. en or my-products.")],
     train_file: Annotated[Path, typer.Option("--train", help="Training file (any supported format and scheme).")],
@@ -265,10 +406,10 @@ def retrain(
         str | None, typer.Option("--api-key", envvar="NER_API_KEY", help="Admin key for --url (NER_API_KEY).")
     ] = None,
 ) -> None:
-    """Train NAME into a new version in the store; make it current only if dev F1 >= --min-f1; then
-    ask the service at --url to reload it. Exit 0 when promoted, 1 when below the threshold.
+    """Train NAME into a new store version, make it current if dev F1 >= --min-f1, reload the service.
 
-    Example: ner retrain --name en --lang en --train train.txt --dev dev.txt --model-dir models --min-f1 0.85
+    The new version becomes current only if its dev F1 reaches --min-f1; then the service at --url is asked
+    to reload it. Exit 0 when promoted, 1 when below the threshold.
     """
     from ner.retrain import request_reload
     from ner.retrain import retrain as run_retrain
@@ -296,7 +437,12 @@ def retrain(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "ner promote --name en --version 20261123T150218Z --model-dir model-store",
+        "ner promote --name en --version 20261123T150218Z --model-dir model-store --url http://127.0.0.1:8000",
+    )
+)
 def promote(
     name: Annotated[str, typer.Option("--name", help="Model name in the store.")],
     version: Annotated[str, typer.Option("--version", help="Version directory name under NAME/versions.")],
@@ -306,10 +452,7 @@ def promote(
     url: Annotated[str | None, typer.Option("--url", help="Running service to reload afterwards.")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="NER_API_KEY", help="Admin key for --url.")] = None,
 ) -> None:
-    """Make a stored version current (e.g. roll back), atomically; optionally reload the service.
-
-    Example: ner promote --name en --version 20261123T150218Z --model-dir model-store
-    """
+    """Make a stored version current (e.g. roll back), atomically; optionally reload the service."""
     from ner import store
     from ner.retrain import request_reload
 

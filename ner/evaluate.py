@@ -62,12 +62,20 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def predict_sequences(
+    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
+) -> tuple[list[Sentence], list[list[str]]]:
+    """The sequences a model is scored on (neighbouring sentences packed together when the model
+    reads document context, else the sentences themselves) and its predicted BIOES tags for each."""
+    sequences = pack_sentences(sentences, featurizer.config.context_tokens)
+    return sequences, tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
+
+
 def evaluate_sentences(
     model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sentence], batch_size: int = 128
 ) -> dict[str, Any]:
     """Entity-level scores of the model on gold sentences (any labels; unknown ones count as missed)."""
-    sequences = pack_sentences(sentences, featurizer.config.context_tokens)
-    predicted = tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
+    sequences, predicted = predict_sequences(model, featurizer, sentences, batch_size)
     result = score([s.tags for s in sequences], predicted)
     result["sentences"] = len(sentences)
     result["tokens"] = sum(len(s.tokens) for s in sentences)

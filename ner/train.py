@@ -1,6 +1,7 @@
 """Training: data → vocabularies → model → epochs with dev evaluation → best checkpoint.
 
-One log line per epoch (loss, dev P/R/F1, sentences/s), also appended to ``OUT/metrics.jsonl``.
+One table row per epoch (loss, dev P/R/F1, seconds, lr; :mod:`ner.progress`), also appended to
+``OUT/metrics.jsonl``; a learning curve and per-type chart are drawn into ``OUT`` at the end.
 The best checkpoint (by dev entity F1) is saved atomically to ``OUT/model``; training stops early
 after ``train.patience`` epochs without improvement.
 """
@@ -29,6 +30,7 @@ from ner.conll import read_conll
 from ner.evaluate import evaluate_sentences
 from ner.features import Encoded, Featurizer, pack_sentences, word_key
 from ner.model import BiLstmCrf
+from ner.progress import TrainingMonitor
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
 
@@ -266,6 +268,7 @@ def train(
     train_seconds = 0.0
     epoch = 0
     lengths = [len(s) for s in token_lists]
+    monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
         batches = _batches(lengths, t.batch_size, rng)
@@ -291,16 +294,7 @@ def train(
         }
         with open(metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        logger.info(
-            "epoch %d  loss %.4f  dev P %.4f R %.4f F1 %.4f  %.0f sent/s%s",
-            epoch,
-            record["loss"],
-            dev["precision"],
-            dev["recall"],
-            dev["f1"],
-            record["sentences_per_second"],
-            "  (best)" if improved else "",
-        )
+        monitor.epoch(record)
         if improved:
             best_f1, best_epoch, best_dev, bad_epochs = dev["f1"], epoch, dev, 0
             metrics = {"best_epoch": epoch, "dev": dev, "train_seconds": train_seconds}
@@ -311,6 +305,7 @@ def train(
                 logger.info("no better dev F1 for %d epochs: stopping", t.patience)
                 break
     total = time.perf_counter() - started
+    monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl
     return TrainResult(
         checkpoint=out / checkpoint.MODEL_DIR,
         best_epoch=best_epoch,

@@ -111,7 +111,7 @@ def test_train_command_in_a_real_process(tmp_path) -> None:
     assert saved["model"]["hidden_size"] == 16 and saved["train"]["epochs"] == 2
     assert saved["data"]["train"]["sha256"] and saved["labels"][0] == "O"
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
-    assert "epoch 2" in done.stderr
+    assert "2/2" in done.stderr and "dev F1" in done.stderr  # the per-epoch table
     predicted = subprocess.run(
         [sys.executable, "-m", "ner.cli", "predict", "--model", str(out), "Paris"], capture_output=True, text=True
     )

@@ -1,0 +1,33 @@
+"""Model cards: generated from config.json alone, with the sections a model card needs, and the
+shipped cards in sync with their configs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ner.card import model_card
+from ner.checkpoint import SHIPPED
+from ner.train import TrainResult
+
+
+@pytest.mark.parametrize("name", ["en", "zh"])
+def test_shipped_cards_are_generated_from_their_config(name: str) -> None:
+    config = json.loads((SHIPPED / name / "config.json").read_text(encoding="utf-8"))
+    card = (SHIPPED / name / "README.md").read_text(encoding="utf-8")
+    assert card == model_card(config, name), "regenerate with: python scripts/write_cards.py ner/models/*"
+    for section in ("## Intended use", "## Data", "## Scores on the dev set", "## Limitations", "## Trained with"):
+        assert section in card
+    assert f"**{config['metrics']['dev']['f1']:.4f}**" in card
+
+
+def test_card_of_a_fresh_run_says_what_it_lacks(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    card = model_card(config, "tiny")
+    assert "No held-out score is recorded" in card
+    assert "ner predict --model tiny" in card
+    assert f"`{config['data']['train']['path']}` (20 sentences" in card
+    held_out = {**config, "metrics": {**config["metrics"], "held_out": {"test.txt": config["metrics"]["dev"]}}}
+    with_held_out = model_card(held_out, "tiny")
+    assert "## Scores on held-out data: test.txt" in with_held_out and "No held-out score" not in with_held_out
