@@ -97,12 +97,14 @@ def _columns(found: Sequence[tuple[int, int, Span]]) -> tuple[list[int], list[in
 
 @contextmanager
 def _eval_mode(model: BiLstmCrf) -> Iterator[None]:
-    was_training = model.training
+    if not model.training:  # the usual case at inference: nothing to switch (switching walks every module)
+        yield
+        return
     model.eval()
     try:
         yield
     finally:
-        model.train(was_training)
+        model.train()
 
 
 def tokens_to_entities(text: str, tokens: Sequence[Token], spans: Sequence[ScoredSpan]) -> list[Entity]:
