@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     ``/ready`` says when they are in. (``ner serve`` loads them first, so a bad checkpoint stops it.)"""
     settings = settings or Settings()
     metrics = Metrics()
-    registry = registry or ModelRegistry(model_dir=settings.model_dir)
+    registry = registry or ModelRegistry(model_dir=settings.model_dir, quantize=settings.quantize)
     metrics.loaded.set_function(lambda: len(registry.names()))  # read at scrape time
 
     @asynccontextmanager

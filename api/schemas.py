@@ -112,6 +112,7 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any]
     path: str
     digest: str
+    quantized: bool = Field(description="int8 LSTM weights (NER_QUANTIZE)")
     loaded_at: str
     load_seconds: float
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     inference_workers: int = Field(1, ge=1, description="model calls running at once (threads)")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default")
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
+    # Dynamic int8 quantisation of the word BiLSTM: faster on CPU, slightly less accurate (docs/PERFORMANCE.md).
+    quantize: bool = False
     # Dynamic micro-batching: requests waiting at the same time share one model call of at most
     # batch_max_texts texts and batch_max_chars characters (a bigger request runs alone).
     batch_max_texts: int = Field(256, ge=1, description="texts per shared model call")

@@ -163,6 +163,9 @@ def evaluate(
         ),
     ] = None,
     sample: Annotated[int, typer.Option("--sample", min=0, help="Wrong sentences shown in the report.")] = 20,
+    quantize: Annotated[
+        bool, typer.Option("--quantize", help="Score the int8-quantised model (what NER_QUANTIZE=true serves).")
+    ] = False,
 ) -> None:
     """Entity-level precision, recall and F1 (seqeval, strict, IOBES) of a model on a gold file."""
     from ner.checkpoint import load
@@ -174,6 +177,8 @@ def evaluate(
     try:
         corpus = read_conll(data, scheme)  # type: ignore[arg-type]
         net, featurizer, _ = load(model)
+        if quantize:
+            net = net.quantized()
         sequences, predicted = predict_sequences(net, featurizer, corpus.sentences, batch_size)
         result = score([s.tags for s in sequences], predicted)
         result["sentences"] = len(corpus.sentences)
@@ -358,7 +363,7 @@ def serve(
     configure_logging(settings.log_format, getattr(logging, log_level.upper(), logging.INFO))
     # Load (and validate) every model before listening: a typo or a broken checkpoint stops here with
     # one clear line, instead of a process that runs but never becomes ready.
-    registry = ModelRegistry(model_dir=settings.model_dir)
+    registry = ModelRegistry(model_dir=settings.model_dir, quantize=settings.quantize)
     for name in settings.models:
         try:
             registry.reload(name)

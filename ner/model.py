@@ -7,6 +7,7 @@ size (both directions), K number of tags.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -201,7 +202,7 @@ class BiLstmCrf(nn.Module):
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores, (B, T, K). Padding never influences real tokens."""
         x = self.dropout(self.represent(batch))  # (B, T, D)
-        if self.training:
+        if self.training or type(self.lstm) is not nn.LSTM:  # e.g. int8-quantised: it has no float weights
             lengths = batch.mask.sum(dim=1).cpu()
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             out, _ = self.lstm(packed)
@@ -209,6 +210,20 @@ class BiLstmCrf(nn.Module):
         else:
             h = bilstm_padded(self.lstm, x, batch.mask)
         return self.emit(self.dropout(h))
+
+    def quantized(self) -> BiLstmCrf:
+        """A copy for CPU inference with the word BiLSTM's weights in int8 (PyTorch dynamic quantisation).
+
+        About 1.5× faster LSTM at a small accuracy cost (measured in docs/PERFORMANCE.md); the copy cannot
+        be trained or saved as a checkpoint.
+        """
+        from torch.ao.quantization import quantize_dynamic
+
+        with warnings.catch_warnings():
+            # torch 2.13 marks eager-mode quantisation deprecated in favour of torchao; it still works here.
+            warnings.simplefilter("ignore", UserWarning)
+            copy = quantize_dynamic(nn.Sequential(self), {nn.LSTM}, dtype=torch.qint8)[0]
+        return copy.eval()
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood of the gold tags per sentence."""

@@ -139,8 +139,11 @@ def split_long(sentence: Sequence[Token], max_tokens: int = MAX_SENTENCE_TOKENS)
 class Tagger:
     """A loaded model with its tokenizer: ``Tagger.predict(texts)`` gives entities per text."""
 
-    def __init__(self, model: BiLstmCrf, featurizer: Featurizer, config: dict[str, Any], name: str = "") -> None:
-        self.model = model.eval()
+    def __init__(
+        self, model: BiLstmCrf, featurizer: Featurizer, config: dict[str, Any], name: str = "", quantize: bool = False
+    ) -> None:
+        self.model = model.eval().quantized() if quantize else model.eval()
+        self.quantized = quantize
         self.featurizer = featurizer
         self.config = config
         self.name = name
@@ -148,10 +151,11 @@ class Tagger:
         self.tokenize: Tokenizer = tokenizer_for(self.lang)
 
     @classmethod
-    def load(cls, name_or_path: str | Path) -> Tagger:
-        """Load a shipped model by name (``en``, ``zh``) or a checkpoint directory."""
+    def load(cls, name_or_path: str | Path, quantize: bool = False) -> Tagger:
+        """Load a shipped model by name (``en``, ``zh``) or a checkpoint directory; ``quantize``: int8 LSTM
+        weights, faster on CPU at a small accuracy cost (see :meth:`BiLstmCrf.quantized`)."""
         model, featurizer, config = checkpoint.load(name_or_path)
-        return cls(model, featurizer, config, name=str(name_or_path))
+        return cls(model, featurizer, config, name=str(name_or_path), quantize=quantize)
 
     @property
     def labels(self) -> list[str]:
@@ -179,6 +183,6 @@ class Tagger:
         return results
 
 
-def load(name_or_path: str | Path) -> Tagger:
+def load(name_or_path: str | Path, quantize: bool = False) -> Tagger:
     """Load a :class:`Tagger`: ``load("en")``, ``load("zh")`` or ``load("runs/my-model")``."""
-    return Tagger.load(name_or_path)
+    return Tagger.load(name_or_path, quantize)

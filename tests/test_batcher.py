@@ -200,3 +200,21 @@ def test_concurrent_requests_to_the_real_service_share_calls_and_get_their_own_a
     counts = {line.split()[0]: float(line.split()[1]) for line in metrics.decode().splitlines() if line[:1] != "#"}
     assert counts['ner_batch_requests_count{model="en"}'] < len(texts)
     assert counts['ner_batch_requests_sum{model="en"}'] == len(texts)
+
+
+def test_ner_quantize_serves_an_int8_model() -> None:
+    app = create_app(Settings(models=("en",), quantize=True))
+
+    async def scenario() -> tuple[dict, dict]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ner") as client:
+                while (await client.get("/ready")).status_code != 200:
+                    await asyncio.sleep(0.05)
+                models = (await client.get("/v1/models")).json()
+                answer = (await client.post("/v1/ner", json={"text": "Angela Merkel visited Paris."})).json()
+        return models, answer
+
+    models, answer = asyncio.run(scenario())
+    assert models["models"][0]["quantized"] is True
+    assert [(e["text"], e["label"]) for e in answer["entities"]] == [("Angela Merkel", "PER"), ("Paris", "LOC")]

@@ -124,3 +124,15 @@ def test_document_context_model_trains_and_scores_per_sentence(tmp_path) -> None
     entities = Tagger(model, featurizer, saved).predict([text, ""])
     assert_entity_offsets([text, ""], entities)
     assert entities[1] == []
+
+
+def test_quantized_copy_tags_like_the_float_model_and_leaves_it_alone() -> None:
+    from ner.pipeline import Tagger
+
+    texts = ["Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters.", "IBM hired him in New York."]
+    exact = Tagger.load("en")
+    fast = Tagger.load("en", quantize=True)
+    assert fast.quantized and not exact.quantized
+    assert type(exact.model.lstm) is torch.nn.LSTM and type(fast.model.lstm) is not torch.nn.LSTM
+    spans = [[(e.start, e.end, e.label) for e in ents] for ents in exact.predict(texts)]
+    assert [[(e.start, e.end, e.label) for e in ents] for ents in fast.predict(texts)] == spans
