@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     # Key for admin endpoints (X-API-Key header); admin endpoints are disabled while it is unset or empty.
     api_key: SecretStr | None = None
     inference_workers: int = Field(1, ge=1, description="model calls running at once (threads)")
-    torch_threads: int = Field(0, ge=0, description="torch intra-op threads; 0 keeps torch's default")
+    # Torch intra-op threads for the model; 0 keeps torch's default (one per core). One leaves a core to the
+    # event loop (HTTP, JSON) and stops the model's threads from fighting it (docs/PERFORMANCE.md).
+    torch_threads: int = Field(1, ge=0, description="torch intra-op threads; 0 keeps torch's default")
     batch_size: int = Field(64, ge=1, description="sentences per forward pass")
     # Dynamic int8 quantisation of the word BiLSTM: faster on CPU, slightly less accurate (docs/PERFORMANCE.md).
     quantize: bool = False

@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batches", type=_ints, default=[1, 32, 256], help="texts per call, e.g. 1,32,256")
     p.add_argument("--passes", type=int, default=3, help="timed passes per measurement (median reported)")
     p.add_argument("--threads", type=int, default=0, help="torch threads in this process; 0 keeps torch's default")
+    p.add_argument("--int8", action="store_true", help="also time our English model int8-quantised (NER_QUANTIZE)")
     p.add_argument("--connections", type=_ints, default=[1, 8, 32], help="wrk connections, single sentences")
     p.add_argument("--batch-connections", type=_ints, default=[1, 8], help="wrk connections, batches of 32")
     p.add_argument("--seconds", type=float, default=15.0, help="seconds per measured REST run")
@@ -83,11 +84,12 @@ def model_only_tokens_per_s(tagger: Tagger, corpus: Texts, batch: int, passes: i
 def section_inprocess(args: argparse.Namespace, en: Texts, zh: Texts | None, report: dict) -> list[str]:
     nlp = load_spacy_ner()
     tagger_en = Tagger.load("en")
-    speeds = inprocess.compare(
-        {"ours": lambda texts, b: inprocess.ours(tagger_en, texts, b),
-         "spaCy": lambda texts, b: inprocess.spacy_pipe(nlp, texts, b)},
-        en, args.batches, args.passes,
-    )
+    systems = {"ours": lambda texts, b: inprocess.ours(tagger_en, texts, b),
+               "spaCy": lambda texts, b: inprocess.spacy_pipe(nlp, texts, b)}
+    if args.int8:
+        tagger_int8 = Tagger.load("en", quantize=True)
+        systems["ours int8"] = lambda texts, b: inprocess.ours(tagger_int8, texts, b)
+    speeds = inprocess.compare(systems, en, args.batches, args.passes)
     if zh is not None:
         tagger_zh = Tagger.load("zh")
         speeds += inprocess.compare({"ours": lambda texts, b: inprocess.ours(tagger_zh, texts, b)}, zh,
@@ -97,10 +99,11 @@ def section_inprocess(args: argparse.Namespace, en: Texts, zh: Texts | None, rep
              "| corpus | batch | ours sent/s | ours tokens/s | spaCy sent/s | spaCy tokens/s | ours/spaCy |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for s in speeds:
-        if s.system != "ours":
+        if s.system == "spaCy":
             continue
         peer = next((p for p in speeds if p.system == "spaCy" and p.batch == s.batch and p.corpus == s.corpus), None)
-        cells = [s.corpus, str(s.batch), f"{s.sentences_per_s:,.0f}", f"{s.tokens_per_s:,.0f}"]
+        cells = [s.corpus + (" (int8)" if s.system == "ours int8" else ""), str(s.batch),
+                 f"{s.sentences_per_s:,.0f}", f"{s.tokens_per_s:,.0f}"]
         if peer:
             cells += [f"{peer.sentences_per_s:,.0f}", f"{peer.tokens_per_s:,.0f}",
                       f"{s.tokens_per_s / peer.tokens_per_s:.2f}×"]

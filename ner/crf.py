@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torchcrf import CRF
 
@@ -129,37 +130,42 @@ class ConstrainedCRF(CRF):
             emissions: (B, T, K) scores.
             mask: (B, T) bool, each row a prefix of True values with the first one on.
         """
-        b, t, k = emissions.shape
-        # Float64: the recursions run in scaled exp space (a matrix product per step instead of a
-        # logsumexp over (B, K, K)), where float32 would underflow for tags ~90 nats below the best.
-        emissions = emissions.double()
-        trans, end = self.transitions.double(), self.end_transitions.double()
-        alpha = emissions.new_empty(b, t, k)
-        beta = emissions.new_empty(b, t, k)
-        if t == 0:
-            return Posteriors(alpha, beta, emissions.new_zeros(b), emissions, trans, mask)
-        # Forbidden transitions become exact zeros here.
-        weights = trans.exp()  # (K, K)
-        # shape: (B, K)
-        alpha[:, 0] = self.start_transitions.double() + emissions[:, 0]
-        for i in range(1, t):
-            prev = alpha[:, i - 1]
-            top = prev.max(dim=1, keepdim=True).values
-            # shape: (B, K): log sum over the previous tag of exp(prefix score + transition), plus emission
-            step = top + torch.log((prev - top).exp() @ weights) + emissions[:, i]
-            # Padded steps carry the last real value forward, so alpha[:, -1] ends every row.
-            alpha[:, i] = torch.where(mask[:, i].unsqueeze(1), step, prev)
-        # shape: (B,)
-        log_z = torch.logsumexp(alpha[:, -1] + end, dim=1)
-        beta[:, -1] = end
-        for i in range(t - 2, -1, -1):
-            after = emissions[:, i + 1] + beta[:, i + 1]
-            top = after.max(dim=1, keepdim=True).values
-            # shape: (B, K): log sum over the next tag of exp(transition + its emission + its continuation)
-            step = top + torch.log((after - top).exp() @ weights.T)
-            # A row whose next step is padding ends here: only the end transition follows.
-            beta[:, i] = torch.where(mask[:, i + 1].unsqueeze(1), step, end.expand(b, k))
-        return Posteriors(alpha, beta, log_z, emissions, trans, mask)
+        # The recursions loop over time steps in NumPy, whose per-operation cost is a fraction of torch's:
+        # it dominates for short sentences and small batches. Float64, because they run in scaled exp
+        # space (a matrix product per step), where float32 would underflow for tags ~90 nats below the best.
+        em = emissions.detach().cpu().double().numpy()
+        on = mask.detach().cpu().numpy()
+        trans = self.transitions.detach().cpu().double().numpy()
+        end = self.end_transitions.detach().cpu().double().numpy()
+        b, t, k = em.shape
+        alpha = np.empty((b, t, k))
+        beta = np.empty((b, t, k))
+        log_z = np.zeros(b)
+        if t:
+            weights = np.exp(trans)  # (K, K); forbidden transitions become exact zeros
+            alpha[:, 0] = self.start_transitions.detach().cpu().double().numpy() + em[:, 0]
+            with np.errstate(divide="ignore"):  # log(0) = -inf for tags no allowed path reaches
+                for i in range(1, t):
+                    prev = alpha[:, i - 1]
+                    top = prev.max(axis=1, keepdims=True)
+                    # shape: (B, K): log sum over the previous tag of exp(prefix score + transition), plus emission
+                    step = top + np.log(np.exp(prev - top) @ weights) + em[:, i]
+                    # Padded steps carry the last real value forward, so alpha[:, -1] ends every row.
+                    alpha[:, i] = np.where(on[:, i, None], step, prev)
+                last = alpha[:, -1] + end
+                top = last.max(axis=1)
+                log_z = top + np.log(np.exp(last - top[:, None]).sum(axis=1))
+                beta[:, -1] = end
+                for i in range(t - 2, -1, -1):
+                    after = em[:, i + 1] + beta[:, i + 1]
+                    top = after.max(axis=1, keepdims=True)
+                    # shape: (B, K): log sum over the next tag of exp(transition + its emission + continuation)
+                    step = top + np.log(np.exp(after - top) @ weights.T)
+                    # A row whose next step is padding ends here: only the end transition follows.
+                    beta[:, i] = np.where(on[:, i + 1, None], step, end)
+        return Posteriors(
+            *(torch.from_numpy(a) for a in (alpha, beta, log_z, em, trans)), mask.detach().cpu()
+        )
 
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best tag path per sentence, decoded for the whole batch at once (backtracking included).
@@ -172,35 +178,36 @@ class ConstrainedCRF(CRF):
         return [row[:n] for row, n in zip(paths, mask.sum(dim=1).tolist())]
 
     def viterbi_paths(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """:meth:`viterbi` as a (B, T) tensor of tag ids, zeros beyond each row's length."""
-        b, t, _ = emissions.shape
+        """:meth:`viterbi` as a (B, T) tensor of tag ids, zeros beyond each row's length (NumPy inside,
+        for the same reason as :meth:`posteriors`)."""
+        em = emissions.detach().cpu().numpy()
+        on = mask.detach().cpu().numpy()
+        b, t, _ = em.shape
         if t == 0:
-            return torch.zeros(b, 0, dtype=torch.long, device=emissions.device)
-        trans = self.transitions
+            return torch.zeros(b, 0, dtype=torch.long)
+        trans = self.transitions.detach().cpu().numpy()
         # shape: (B, K): best score of any path ending in each tag at step 0
-        score = self.start_transitions + emissions[:, 0]
-        history = []
+        score = self.start_transitions.detach().cpu().numpy() + em[:, 0]
+        history = np.empty((t, b, em.shape[2]), dtype=np.int64)
         for i in range(1, t):
             # shape: (B, K, K): extend every path ending in tag p (dim 1) with tag n (dim 2)
-            candidates = score.unsqueeze(2) + trans + emissions[:, i].unsqueeze(1)
-            best, idx = candidates.max(dim=1)
+            candidates = score[:, :, None] + trans
+            history[i] = candidates.argmax(axis=1)
+            best = np.take_along_axis(candidates, history[i][:, None, :], axis=1)[:, 0] + em[:, i]
             # Padded steps keep the previous score, so each row ends at its own last token.
-            score = torch.where(mask[:, i].unsqueeze(1), best, score)
-            history.append(idx)
-        score = score + self.end_transitions
-        lengths = mask.sum(dim=1)
+            score = np.where(on[:, i, None], best, score)
+        score = score + self.end_transitions.detach().cpu().numpy()
+        lengths = on.sum(axis=1)
         # shape: (B,): the tag each path ends with
-        last = score.argmax(dim=1)
-        paths = torch.zeros(b, t, dtype=torch.long, device=emissions.device)
-        rows = torch.arange(b, device=emissions.device)
+        last = score.argmax(axis=1)
+        paths = np.zeros((b, t), dtype=np.int64)
+        rows = np.arange(b)
         current = last
         for i in range(t - 1, -1, -1):
             # Rows shorter than i+1 have not started their backtrack yet: hold their final tag.
             active = i <= lengths - 1
-            at_end = i == lengths - 1
-            current = torch.where(at_end, last, current)
-            paths[:, i] = torch.where(active, current, 0)
+            current = np.where(i == lengths - 1, last, current)
+            paths[:, i] = np.where(active, current, 0)
             if i > 0:
-                prev = history[i - 1][rows, current]
-                current = torch.where(active, prev, current)
-        return paths
+                current = np.where(active, history[i][rows, current], current)
+        return torch.from_numpy(paths)

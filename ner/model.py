@@ -95,6 +95,8 @@ def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.T
     """
     if not (lstm.bidirectional and lstm.batch_first) or lstm.proj_size:
         raise ValueError("bilstm_padded needs a batch-first bidirectional LSTM without projections")
+    if bool(mask.all()):  # no padding (always so for one sentence): one call, both directions
+        return lstm(x)[0]
     b, t, _ = x.shape
     rev = reverse_index(mask).unsqueeze(2)  # (B, T, 1)
     zeros = x.new_zeros(1, b, lstm.hidden_size)
@@ -222,6 +224,7 @@ class BiLstmCrf(nn.Module):
         with warnings.catch_warnings():
             # torch 2.13 marks eager-mode quantisation deprecated in favour of torchao; it still works here.
             warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             copy = quantize_dynamic(nn.Sequential(self), {nn.LSTM}, dtype=torch.qint8)[0]
         return copy.eval()
 
