@@ -1,0 +1,225 @@
+"""Replicas behind nginx, with the shipped ``deploy/nginx.conf`` rendered for loopback ports.
+
+Stub replicas (a few lines of ``http.server``) check what nginx adds: request ids, the 413 shape, a
+503 replica skipped. Two real ``ner serve`` processes check the whole path: requests spread over both,
+then one is killed with SIGKILL while requests are in flight on it and a client keeps sending, and no
+request fails. Skipped where Debian's ``nginx`` is not installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from scripts.reliability.serve_process import Server, free_port, production_env, serve
+from scripts.scaling import nginx_lb
+
+pytestmark = pytest.mark.skipif(
+    nginx_lb.nginx_binary() is None, reason="nginx is not installed (Debian: apt-get install nginx; .ci/run does)"
+)
+
+SHORT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters."
+LONG = (SHORT + " ") * 600  # about 41,000 characters: about 0.5 s of model time on one idle thread
+
+
+def _address(url: str) -> str:
+    return url.removeprefix("http://")
+
+
+# --- stub replicas: what nginx does to requests and answers ---------------------------------------
+
+
+@contextmanager
+def _stub(status: int = 200) -> Iterator[str]:
+    """An HTTP server on a free loopback port answering every request with ``status`` and a JSON body
+    naming its port and the ``X-Request-ID`` it received; yields its ``host:port``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as nginx's upstream keepalive expects
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = json.dumps({"port": self.server.server_port, "request_id": self.headers.get("X-Request-ID")})
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # nginx closing an idle keep-alive connection is not an error here
+
+    server = Quiet(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_shipped_config_renders_and_passes_nginx_t() -> None:
+    config = nginx_lb.CONFIG.read_text(encoding="utf-8")
+    prefix = nginx_lb.private_prefix()
+    text = nginx_lb.render(config, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], "127.0.0.1:9", prefix)
+    checked = nginx_lb.check(text, prefix)
+    assert checked.returncode == 0, checked.stderr
+    assert nginx_lb.upstream_servers(text) == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
+    # Only addresses, listen and local paths change: every proxy setting is the shipped one.
+    proxy = [line.strip() for line in config.splitlines() if line.strip().startswith(("proxy_", "client_"))]
+    rendered = {line.strip() for line in text.splitlines()}
+    assert proxy and set(proxy) <= rendered
+    assert "proxy_next_upstream error timeout http_502 http_503 non_idempotent;" in proxy
+    assert "server 127.0.0.1:2 max_fails=1 fail_timeout=10s;" in rendered
+
+
+def test_render_refuses_a_config_without_the_upstream_block(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="upstream ner"):
+        nginx_lb.render("http {\n}\n", ["127.0.0.1:1"], "127.0.0.1:9", tmp_path)
+
+
+def test_request_id_is_forwarded_or_generated() -> None:
+    with _stub() as replica, nginx_lb.balance([replica], free_port()) as lb:
+        sent = httpx.get(f"{lb.url}/v1/models", headers={"X-Request-ID": "abc-123"}, timeout=10).json()
+        assert sent["request_id"] == "abc-123"
+        generated = {httpx.get(f"{lb.url}/v1/models", timeout=10).json()["request_id"] for _ in range(3)}
+        assert len(generated) == 3 and all(len(g) == 32 for g in generated)  # nginx's $request_id: 32 hex
+
+
+def test_a_replica_answering_503_is_skipped() -> None:
+    with _stub(503) as loading, _stub() as ready:
+        with nginx_lb.balance([loading, ready], free_port(), show_upstream=True) as lb:
+            replies = [httpx.post(f"{lb.url}/v1/ner", json={"text": SHORT}, timeout=10) for _ in range(6)]
+    assert [r.status_code for r in replies] == [200] * 6
+    ready_port = int(ready.rsplit(":", 1)[1])
+    assert all(r.json()["port"] == ready_port for r in replies)
+    # The 503 counted as a failure (max_fails=1): after the first retry nginx sent nothing more to it.
+    tried = [r.headers["x-upstream"] for r in replies]
+    assert sum(loading in t for t in tried) == 1, tried
+
+
+def test_body_over_the_limit_gets_the_services_json_413() -> None:
+    with _stub() as replica, nginx_lb.balance([replica], free_port()) as lb:
+        at_limit = httpx.post(f"{lb.url}/v1/ner", content=b"x" * 2_097_152, timeout=30)
+        over = httpx.post(f"{lb.url}/v1/ner", content=b"x" * 2_097_153, timeout=30)
+    assert at_limit.status_code == 200
+    assert over.status_code == 413
+    assert over.headers["content-type"].startswith("application/json")
+    assert over.json()["error"]["code"] == "payload_too_large"
+
+
+# --- two real replicas: spread, then a SIGKILL under load -----------------------------------------
+
+
+def _counts(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every sample of metric family ``name`` at ``url``'s ``/metrics``, keyed by its sorted labels."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value  # type: ignore[misc]
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if family.name == name and sample.name.endswith(("_total", "_count"))
+    }
+
+
+def _tagged_200(server: Server) -> float:
+    counts = _counts(server.url, "ner_http_requests")
+    return sum(v for k, v in counts.items() if ("route", "/v1/ner") in k and ("status", "200") in k)
+
+
+def _running(server: Server) -> float:
+    """Model calls started (a worker took them) minus model calls finished, on ``server``."""
+    started = sum(_counts(server.url, "ner_inference_queue_seconds").values())
+    finished = sum(_counts(server.url, "ner_inference_duration_seconds").values())
+    return started - finished
+
+
+def _post(client: httpx.Client, text: str) -> tuple[int, str, object]:
+    reply = client.post("/v1/ner", json={"text": text})
+    return reply.status_code, reply.headers.get("x-upstream", ""), reply.json()
+
+
+@pytest.mark.slow
+def test_two_replicas_share_the_load_and_survive_a_sigkill(tmp_path: Path) -> None:
+    env = production_env(NER_TORCH_THREADS="1", NER_INFERENCE_WORKERS="1")
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(env, args=["--model", "en"], log=tmp_path / "a.log"))
+        b = stack.enter_context(serve(env, args=["--model", "en"], log=tmp_path / "b.log"))
+        lb = stack.enter_context(nginx_lb.balance([_address(a.url), _address(b.url)], free_port(), show_upstream=True))
+        client = stack.enter_context(httpx.Client(base_url=lb.url, timeout=60))
+
+        # 1. Round robin: ten requests, five on each replica, by nginx's account and by each replica's.
+        replies = [_post(client, SHORT) for _ in range(10)]
+        short_answer = replies[0][2]
+        assert all(status == 200 and body == short_answer for status, _, body in replies)
+        assert Counter(upstream for _, upstream, _ in replies) == {_address(a.url): 5, _address(b.url): 5}
+        assert (_tagged_200(a), _tagged_200(b)) == (5, 5)
+
+        # 2. One long request in flight on each replica (round robin puts consecutive ones on different
+        # replicas); the running-call count on each proves it, so the kill below cannot miss.
+        long_replies: list[tuple[int, str, object]] = []
+
+        def long_request() -> None:
+            with httpx.Client(base_url=lb.url, timeout=60) as own:
+                long_replies.append(_post(own, LONG))
+
+        long_threads = [threading.Thread(target=long_request) for _ in range(2)]
+        for thread in long_threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while not (_running(a) >= 1 and _running(b) >= 1):
+            assert time.monotonic() < deadline, "the long requests never ran on both replicas"
+            time.sleep(0.02)
+
+        # 3. A client keeps sending short requests (those sent to A queue behind its long one) while
+        # replica A is killed, at once so that its long request is surely still running, and after.
+        stop = threading.Event()
+        results: list[tuple[float, int, str, object]] = []
+
+        def keep_sending() -> None:
+            with httpx.Client(base_url=lb.url, timeout=60) as own:
+                while not stop.is_set():
+                    began = time.monotonic()
+                    results.append((began, *_post(own, SHORT)))
+
+        senders = [threading.Thread(target=keep_sending) for _ in range(2)]
+        for thread in senders:
+            thread.start()
+        time.sleep(0.05)
+        killed_at = time.monotonic()
+        a.process.kill()  # SIGKILL: no drain, its connections are reset
+        time.sleep(3)
+        stop.set()
+        for thread in senders + long_threads:
+            thread.join(timeout=60)
+
+    failed = [r for r in results if r[1] != 200 or r[3] != short_answer]
+    assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:3]}"
+    # Both long requests came back whole: the one in flight on A was sent again to B.
+    assert [status for status, _, _ in long_replies] == [200, 200]
+    assert long_replies[0][2] == long_replies[1][2]
+    routes = sorted(upstream for _, upstream, _ in long_replies)
+    assert routes == sorted([f"{_address(a.url)}, {_address(b.url)}", _address(b.url)]), routes
+    # Once nginx has seen A fail it is marked down: later requests go straight to B, no retry needed.
+    late = [upstream for began, _, upstream, _ in results if began > killed_at + 1.0]
+    assert late and set(late) == {_address(b.url)}, Counter(late)
+    retried = sum("," in upstream for _, _, upstream, _ in results)
+    print(f"\n{len(results)} short requests, {retried} retried on B after A was killed, 0 failed")
