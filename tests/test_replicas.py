@@ -9,6 +9,7 @@ request fails. Skipped where Debian's ``nginx`` is not installed (``.ci/run`` in
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections import Counter
@@ -22,9 +23,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.reliability.serve_process import Server, free_port, production_env, serve
-from scripts.scaling import nginx_lb
+from scripts.scaling import nginx_lb, replicas
 
-pytestmark = pytest.mark.skipif(
+needs_nginx = pytest.mark.skipif(
     nginx_lb.nginx_binary() is None, reason="nginx is not installed (Debian: apt-get install nginx; .ci/run does)"
 )
 
@@ -39,19 +40,27 @@ def _address(url: str) -> str:
 # --- stub replicas: what nginx does to requests and answers ---------------------------------------
 
 
+def _is_ner_body(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body)["text"], str)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 @contextmanager
-def _stub(status: int = 200) -> Iterator[str]:
+def _stub(status: int = 200, check_body: bool = False) -> Iterator[str]:
     """An HTTP server on a free loopback port answering every request with ``status`` and a JSON body
-    naming its port and the ``X-Request-ID`` it received; yields its ``host:port``."""
+    naming its port and the ``X-Request-ID`` it received; yields its ``host:port``. With ``check_body``
+    a POST whose body is not ``{"text": str, ...}`` gets 400 instead."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as nginx's upstream keepalive expects
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
+            sent = self.rfile.read(length)
             body = json.dumps({"port": self.server.server_port, "request_id": self.headers.get("X-Request-ID")})
-            self.send_response(status)
+            self.send_response(400 if check_body and self.command == "POST" and not _is_ner_body(sent) else status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -76,6 +85,7 @@ def _stub(status: int = 200) -> Iterator[str]:
         server.server_close()
 
 
+@needs_nginx
 def test_shipped_config_renders_and_passes_nginx_t() -> None:
     config = nginx_lb.CONFIG.read_text(encoding="utf-8")
     prefix = nginx_lb.private_prefix()
@@ -96,6 +106,7 @@ def test_render_refuses_a_config_without_the_upstream_block(tmp_path: Path) -> N
         nginx_lb.render("http {\n}\n", ["127.0.0.1:1"], "127.0.0.1:9", tmp_path)
 
 
+@needs_nginx
 def test_request_id_is_forwarded_or_generated() -> None:
     with _stub() as replica, nginx_lb.balance([replica], free_port()) as lb:
         sent = httpx.get(f"{lb.url}/v1/models", headers={"X-Request-ID": "abc-123"}, timeout=10).json()
@@ -104,6 +115,7 @@ def test_request_id_is_forwarded_or_generated() -> None:
         assert len(generated) == 3 and all(len(g) == 32 for g in generated)  # nginx's $request_id: 32 hex
 
 
+@needs_nginx
 def test_a_replica_answering_503_is_skipped() -> None:
     with _stub(503) as loading, _stub() as ready:
         with nginx_lb.balance([loading, ready], free_port(), show_upstream=True) as lb:
@@ -116,6 +128,7 @@ def test_a_replica_answering_503_is_skipped() -> None:
     assert sum(loading in t for t in tried) == 1, tried
 
 
+@needs_nginx
 def test_body_over_the_limit_gets_the_services_json_413() -> None:
     with _stub() as replica, nginx_lb.balance([replica], free_port()) as lb:
         at_limit = httpx.post(f"{lb.url}/v1/ner", content=b"x" * 2_097_152, timeout=30)
@@ -124,6 +137,17 @@ def test_body_over_the_limit_gets_the_services_json_413() -> None:
     assert over.status_code == 413
     assert over.headers["content-type"].startswith("application/json")
     assert over.json()["error"]["code"] == "payload_too_large"
+
+
+def test_wrk_script_sends_valid_requests_and_reports_its_figures() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (Debian: apt-get install wrk; .ci/run does)")
+    with _stub(check_body=True) as replica:
+        figures = replicas.run_wrk(f"http://{replica}", duration=1, connections=2, threads=1)
+    assert figures["requests"] > 0 and figures["requests_per_s"] > 0
+    assert figures["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    latency = figures["latency_us"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
 
 
 # --- two real replicas: spread, then a SIGKILL under load -----------------------------------------
@@ -157,6 +181,7 @@ def _post(client: httpx.Client, text: str) -> tuple[int, str, object]:
     return reply.status_code, reply.headers.get("x-upstream", ""), reply.json()
 
 
+@needs_nginx
 @pytest.mark.slow
 def test_two_replicas_share_the_load_and_survive_a_sigkill(tmp_path: Path) -> None:
     env = production_env(NER_TORCH_THREADS="1", NER_INFERENCE_WORKERS="1")
