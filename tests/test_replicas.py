@@ -3,7 +3,9 @@
 Stub replicas (a few lines of ``http.server``) check what nginx adds: request ids, the 413 shape, a
 503 replica skipped. Two real ``ner serve`` processes check the whole path: requests spread over both,
 then one is killed with SIGKILL while requests are in flight on it and a client keeps sending, and no
-request fails. Skipped where Debian's ``nginx`` is not installed (``.ci/run`` installs it).
+request fails. The wrk script of ``scripts/scaling/replicas.py`` runs for a second against a stub that
+checks its bodies. Tests that need Debian's ``nginx`` or ``wrk`` skip where it is missing (``.ci/run``
+installs both).
 """
 
 from __future__ import annotations
