@@ -32,7 +32,7 @@ needs_nginx = pytest.mark.skipif(
 )
 
 SHORT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters."
-LONG = (SHORT + " ") * 600  # about 41,000 characters: about 0.5 s of model time on one idle thread
+LONG = " ".join([SHORT] * 600)  # about 41,000 characters in 600 sentences
 
 
 def _address(url: str) -> str:
@@ -173,9 +173,12 @@ def _tagged_200(server: Server) -> float:
 
 def _running(server: Server) -> float:
     """Model calls started (a worker took them) minus model calls finished, on ``server``."""
-    started = sum(_counts(server.url, "ner_inference_queue_seconds").values())
-    finished = sum(_counts(server.url, "ner_inference_duration_seconds").values())
-    return started - finished
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    count = {
+        family.name: sum(s.value for s in family.samples if s.name.endswith("_count"))
+        for family in text_string_to_metric_families(text)
+    }
+    return count["ner_inference_queue_seconds"] - count["ner_inference_duration_seconds"]
 
 
 def _post(client: httpx.Client, text: str) -> tuple[int, str, object]:
@@ -186,7 +189,10 @@ def _post(client: httpx.Client, text: str) -> tuple[int, str, object]:
 @needs_nginx
 @pytest.mark.slow
 def test_two_replicas_share_the_load_and_survive_a_sigkill(tmp_path: Path) -> None:
-    env = production_env(NER_TORCH_THREADS="1", NER_INFERENCE_WORKERS="1")
+    # One sentence per forward pass: the long request then runs for about a second, long enough to be
+    # caught in flight whatever the machine's load (short requests are one sentence anyway). Two
+    # inference workers, so that short requests do not all wait behind the long ones.
+    env = production_env(NER_TORCH_THREADS="1", NER_INFERENCE_WORKERS="2", NER_BATCH_SIZE="1")
     with ExitStack() as stack:
         a = stack.enter_context(serve(env, args=["--model", "en"], log=tmp_path / "a.log"))
         b = stack.enter_context(serve(env, args=["--model", "en"], log=tmp_path / "b.log"))
@@ -199,25 +205,33 @@ def test_two_replicas_share_the_load_and_survive_a_sigkill(tmp_path: Path) -> No
         assert all(status == 200 and body == short_answer for status, _, body in replies)
         assert Counter(upstream for _, upstream, _ in replies) == {_address(a.url): 5, _address(b.url): 5}
         assert (_tagged_200(a), _tagged_200(b)) == (5, 5)
+        # A caller's request id reaches the replica and comes back; without one, nginx's id is the one used.
+        own = client.post("/v1/ner", json={"text": SHORT}, headers={"X-Request-ID": "replica-test-1"})
+        assert own.headers["x-request-id"] == "replica-test-1"
+        generated = client.post("/v1/ner", json={"text": SHORT}).headers["x-request-id"]
+        deadline = time.monotonic() + 5  # nginx writes its log line just after the response leaves
+        while f"id={generated} " not in lb.access_log.read_text():
+            assert time.monotonic() < deadline, "the replica did not keep nginx's request id"
+            time.sleep(0.02)
 
-        # 2. One long request in flight on each replica (round robin puts consecutive ones on different
-        # replicas); the running-call count on each proves it, so the kill below cannot miss.
-        long_replies: list[tuple[int, str, object]] = []
+        # 2. A long request: the replica it lands on (the victim) is the one to kill while it runs.
+        # Its running-call count proves the request is in flight there, so the kill cannot miss it.
+        long_reply: list[tuple[int, str, object]] = []
 
         def long_request() -> None:
             with httpx.Client(base_url=lb.url, timeout=60) as own:
-                long_replies.append(_post(own, LONG))
+                long_reply.append(_post(own, LONG))
 
-        long_threads = [threading.Thread(target=long_request) for _ in range(2)]
-        for thread in long_threads:
-            thread.start()
+        long_thread = threading.Thread(target=long_request)
+        long_thread.start()
         deadline = time.monotonic() + 20
-        while not (_running(a) >= 1 and _running(b) >= 1):
-            assert time.monotonic() < deadline, "the long requests never ran on both replicas"
+        while not (busy := [s for s in (a, b) if _running(s) >= 1]):
+            assert time.monotonic() < deadline, "the long request never started on a replica"
             time.sleep(0.02)
+        victim, survivor = (a, b) if busy[0] is a else (b, a)
 
-        # 3. A client keeps sending short requests (those sent to A queue behind its long one) while
-        # replica A is killed, at once so that its long request is surely still running, and after.
+        # 3. A client keeps sending short requests while the victim is killed (at once, so its long
+        # request is surely still running) and after; those round robin sends it queue there.
         stop = threading.Event()
         results: list[tuple[float, int, str, object]] = []
 
@@ -232,21 +246,21 @@ def test_two_replicas_share_the_load_and_survive_a_sigkill(tmp_path: Path) -> No
             thread.start()
         time.sleep(0.05)
         killed_at = time.monotonic()
-        a.process.kill()  # SIGKILL: no drain, its connections are reset
+        victim.process.kill()  # SIGKILL: no drain, its connections are reset
         time.sleep(3)
         stop.set()
-        for thread in senders + long_threads:
+        for thread in [*senders, long_thread]:
             thread.join(timeout=60)
 
     failed = [r for r in results if r[1] != 200 or r[3] != short_answer]
     assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:3]}"
-    # Both long requests came back whole: the one in flight on A was sent again to B.
-    assert [status for status, _, _ in long_replies] == [200, 200]
-    assert long_replies[0][2] == long_replies[1][2]
-    routes = sorted(upstream for _, upstream, _ in long_replies)
-    assert routes == sorted([f"{_address(a.url)}, {_address(b.url)}", _address(b.url)]), routes
-    # Once nginx has seen A fail it is marked down: later requests go straight to B, no retry needed.
+    # The long request came back whole from the survivor: nginx sent it again after the victim died.
+    ((status, route, body),) = long_reply
+    assert status == 200 and route == f"{_address(victim.url)}, {_address(survivor.url)}", (status, route)
+    entities = [(e["label"], e["text"]) for e in body["entities"]]  # type: ignore[index]
+    assert entities == [(e["label"], e["text"]) for e in short_answer["entities"]] * 600  # type: ignore[index]
+    # Once nginx has seen the victim fail it is marked down: later requests go straight to the survivor.
     late = [upstream for began, _, upstream, _ in results if began > killed_at + 1.0]
-    assert late and set(late) == {_address(b.url)}, Counter(late)
+    assert late and set(late) == {_address(survivor.url)}, Counter(late)
     retried = sum("," in upstream for _, _, upstream, _ in results)
-    print(f"\n{len(results)} short requests, {retried} retried on B after A was killed, 0 failed")
+    print(f"\n{len(results)} short requests, {retried} retried on the survivor after the kill, 0 failed")
