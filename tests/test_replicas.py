@@ -91,8 +91,11 @@ def _stub(status: int = 200, check_body: bool = False) -> Iterator[str]:
 def test_shipped_config_renders_and_passes_nginx_t() -> None:
     config = nginx_lb.CONFIG.read_text(encoding="utf-8")
     prefix = nginx_lb.private_prefix()
-    text = nginx_lb.render(config, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], "127.0.0.1:9", prefix)
-    checked = nginx_lb.check(text, prefix)
+    try:
+        text = nginx_lb.render(config, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], "127.0.0.1:9", prefix)
+        checked = nginx_lb.check(text, prefix)
+    finally:
+        shutil.rmtree(prefix)
     assert checked.returncode == 0, checked.stderr
     assert nginx_lb.upstream_servers(text) == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
     # Only addresses, listen and local paths change: every proxy setting is the shipped one.
