@@ -145,12 +145,38 @@ def main() -> None:
                      timed(lambda: [packed_lstm(quantised, x, b.mask) for x, b in zip(reps, batches)], args.passes),
                      f"dev F1 {f1_float:.4f} → {f1_int8:.4f}"))
 
+    rows.append(_training_row(tagger, args))
+
     print(f"Stage timings on {corpus.name} ({len(corpus.texts)} sentences), batch {args.batch}, "
           f"{torch.get_num_threads()} torch threads, median of {args.passes} passes\n")
     print("| stage | before | s | after | s | speed-up | check |")
     print("|---|---|---:|---|---:|---:|---|")
     for stage, before, t0, after, t1, check in rows:
         print(f"| {stage} | {before} | {t0:.3f} | {after} | {t1:.3f} | {t0 / t1:.2f}× | {check} |")
+
+
+def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, float, str, float, str]:
+    """Forward and backward of training batches (16 sentences, CoNLL train if present, else the input)."""
+    model, featurizer = tagger.model, tagger.featurizer
+    train = args.en.with_name("train.txt")
+    sentences = read_conll(train if train.exists() else args.en).sentences[:1600]
+    ids = {label: i for i, label in enumerate(model.labels)}
+    batches = [featurizer.collate([featurizer.encode(s.tokens) for s in sentences[k : k + 16]],
+                                  [[ids[t] for t in s.tags] for s in sentences[k : k + 16]])
+               for k in range(0, len(sentences), 16)]
+
+    def steps(padded: bool) -> None:
+        model.train()
+        for b in batches:
+            x = model.dropout(model.represent(b))
+            h = bilstm_padded(model.lstm, x, b.mask) if padded else packed_lstm(model.lstm, x, b.mask)
+            model.crf.nll(model.emit(model.dropout(h)), b.tags, b.mask).backward()
+            model.zero_grad()
+        model.eval()
+
+    before, after = timed(lambda: steps(False), args.passes), timed(lambda: steps(True), args.passes)
+    return ("training step, BiLSTM", "packed sequence", before, "padded, each direction apart", after,
+            f"{len(sentences)} sentences, batches of 16, forward + backward")
 
 
 def _padding(batches: list) -> float:

@@ -136,3 +136,28 @@ def test_quantized_copy_tags_like_the_float_model_and_leaves_it_alone() -> None:
     assert type(exact.model.lstm) is torch.nn.LSTM and type(fast.model.lstm) is not torch.nn.LSTM
     spans = [[(e.start, e.end, e.label) for e in ents] for ents in exact.predict(texts)]
     assert [[(e.start, e.end, e.label) for e in ents] for ents in fast.predict(texts)] == spans
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_bilstm_padded_equals_the_packed_lstm_with_gradients(layers: int) -> None:
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from ner.model import bilstm_padded
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(6, 5, num_layers=layers, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([7, 3, 1, 5])
+    mask = torch.arange(7)[None, :] < lengths[:, None]
+    x = torch.randn(4, 7, 6) * mask.unsqueeze(2)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    packed = pack_padded_sequence(x1, lengths, batch_first=True, enforce_sorted=False)
+    reference = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=7)[0]
+    ours = bilstm_padded(lstm, x2, mask)
+    assert torch.allclose(ours, reference, atol=1e-6)
+    weights = torch.randn_like(reference)
+    grads_ref = torch.autograd.grad((reference * weights).sum(), [x1, *lstm.parameters()])
+    grads_ours = torch.autograd.grad((ours * weights).sum(), [x2, *lstm.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads_ref, grads_ours))
+    # A batch without padding takes the one-call path, with the same result.
+    full = torch.ones(4, 7, dtype=torch.bool)
+    assert torch.allclose(bilstm_padded(lstm, x, full), lstm(x)[0])
