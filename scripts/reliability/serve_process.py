@@ -84,12 +84,17 @@ def serve(
             process.wait()
 
 
-def rss_kib(pid: int) -> int | None:
-    """Resident set size of ``pid`` in KiB (``VmRSS`` in /proc/PID/status), or ``None`` if unreadable."""
+def status_kib(pid: int, field: str) -> int | None:
+    """A size field of /proc/PID/status in KiB (``VmRSS``, ``VmHWM``, ...), or ``None`` if unreadable."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident set size of ``pid`` in KiB (``VmRSS``), or ``None`` if unreadable."""
+    return status_kib(pid, "VmRSS")

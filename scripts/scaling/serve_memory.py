@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.reliability.serve_process import production_env, rss_kib, serve  # noqa: E402
+from scripts.reliability.serve_process import production_env, rss_kib, serve, status_kib  # noqa: E402
 
 EN = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters. "
 ZH = "张三在北京大学工作。中国外交部发言人在上海表示。"
@@ -30,13 +30,7 @@ ZH = "张三在北京大学工作。中国外交部发言人在上海表示。"
 
 def peak_kib(pid: int) -> int | None:
     """Peak resident set size of ``pid`` in KiB (``VmHWM``), or ``None`` if unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    return status_kib(pid, "VmHWM")
 
 
 def _repeat(sentence: str, chars: int) -> str:
