@@ -1,4 +1,4 @@
-"""The ``ner`` command line: train, evaluate, predict, serve, retrain.
+"""The ``ner`` command line: train, evaluate, predict, annotate, serve, retrain.
 
 User errors (bad files, bad options, missing checkpoints) print one ``error:`` line naming the
 problem and exit with status 2; they never print a traceback.
@@ -181,6 +181,49 @@ def predict(
         if len(chunk) >= batch_size:
             flush()
     flush()
+
+
+@app.command()
+def annotate(
+    model: Annotated[str, typer.Option("--model", help="Shipped model name (en, zh) or checkpoint directory.")],
+    input_file: Annotated[str, typer.Option("--input", help="Text lines or JSON lines with a text field; - is stdin.")],
+    output_file: Annotated[str, typer.Option("--output", help="JSON lines, one per input line; - is stdout.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="text or jsonl; default: jsonl for .jsonl/.ndjson inputs.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Lines per batch (and in memory).")] = 64,
+    skip_errors: Annotated[
+        bool, typer.Option("--skip-errors", help='Write {"line", "error"} for a bad line and go on.')
+    ] = False,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (an actor pool).")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors, each with its own model.")] = 2,
+    threads: Annotated[int, typer.Option("--threads-per-worker", min=1, help="Torch threads per worker.")] = 1,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Existing Ray cluster (auto, HOST:6379); default: start one.")
+    ] = None,
+) -> None:
+    """Annotate a file line by line in batches; the output appears only once it is complete.
+
+    Example: ner annotate --model en --input news.txt --output news.entities.jsonl --engine ray --workers 4
+    """
+    from ner.annotate import annotate as run_local
+    from ner.annotate_ray import annotate_ray
+
+    _setup_logging(logging.WARNING)
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and address is not None:
+        _fail("--address needs --engine ray")
+    try:
+        if engine == "ray":
+            summary = annotate_ray(
+                model, input_file, output_file, fmt, batch_size, skip_errors, workers, threads, address
+            )
+        else:
+            summary = run_local(model, input_file, output_file, fmt, batch_size, skip_errors, threads)
+    except USER_ERRORS as e:
+        _fail(str(e))
+    typer.echo(json.dumps({"output": output_file, "engine": engine, **summary.to_dict()}), err=True)
 
 
 @app.command()
