@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -62,7 +63,7 @@ def _training_setup(lang: str, scheme: str | None, config: Path | None, override
     """Shared by train and retrain: logging, option checks, the config, and the command line to record."""
     from ner.config import load_config
 
-    _setup_logging(logging.INFO)
+    _setup_logging(logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING)  # torchrun: rank 0 logs
     _check_scheme(scheme)
     if lang not in ("en", "zh"):
         _fail(f"--lang must be en or zh, got {lang!r}")
@@ -103,6 +104,8 @@ def train(
         result = run_training(cfg, train_file, out, dev_file, scheme, command=command, overwrite=overwrite)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
     typer.echo(
         json.dumps(
             {

@@ -1,0 +1,63 @@
+"""Data-parallel training: the rank helpers, and two ``torchrun`` processes training one epoch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ner.distributed import World, world_from_env
+from ner.pipeline import load
+
+from .conftest import EN_TRAIN, TINY
+
+
+@pytest.mark.parametrize("n_batches", [0, 1, 5, 8, 13])
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_shards_are_disjoint_equal_and_cover_all_but_the_remainder(n_batches: int, size: int) -> None:
+    batches = [[i] for i in range(n_batches)]
+    shards = [World(rank, size).shard(batches) for rank in range(size)]
+    assert len({len(s) for s in shards}) == 1  # the same number of steps on every rank
+    taken = [b[0] for s in shards for b in s]
+    assert len(taken) == len(set(taken)) == n_batches - n_batches % size
+    assert set(taken) == set(range(len(taken)))  # only the last, incomplete round is dropped
+    if size == 1:
+        assert shards[0] == batches
+
+
+def test_world_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    assert world_from_env() == World(0, 1) and world_from_env().is_main
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert world_from_env() == World(1, 2) and not world_from_env().is_main
+    monkeypatch.setenv("RANK", "2")
+    with pytest.raises(ValueError, match="RANK=2"):
+        world_from_env()
+
+
+def test_two_processes_train_one_epoch_and_rank_0_alone_writes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    overrides = [a for o in [*TINY, "train.epochs=1"] for a in ("--set", o)]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "ner.cli", "train", "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN), "--out", str(out), *overrides,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == 1 and reports[0]["epochs_run"] == 1  # only rank 0 reports
+    assert done.stderr.count("epoch 1  loss") == 1  # only rank 0 logs
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.jsonl", "model"]
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in metrics] == [1]  # written once, not once per rank
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["distributed"] == {"world_size": 2, "global_batch_size": 8}
+    tagger = load(out / "model")
+    text = "Angela Merkel visited Paris on Monday."
+    [entities] = tagger.predict([text])
+    assert all(text[e.start : e.end] == e.text for e in entities)
