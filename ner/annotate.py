@@ -58,12 +58,32 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What :func:`write_windows` wrote, and when its first window arrived (``time.perf_counter()``)."""
+
+    lines: int = 0
+    errors: int = 0
+    first_window_at: float = 0.0
+    first_window_lines: int = 0
+
+
+@dataclass(frozen=True)
 class Summary:
-    """What an annotation run did."""
+    """What an annotation run did. ``warmup_seconds`` is the wait for the first window (for Ray:
+    scheduling and the actors loading the model); the steady rate counts the lines after it."""
 
     lines: int
     errors: int
     seconds: float
+    warmup_seconds: float = 0.0
+    steady_lines_per_second: float = 0.0
+
+    @classmethod
+    def of(cls, written: Written, started: float) -> Summary:
+        end = time.perf_counter()
+        steady = (written.lines - written.first_window_lines) / max(end - written.first_window_at, 1e-9)
+        warmup = written.first_window_at - started if written.lines else 0.0
+        return cls(written.lines, written.errors, end - started, warmup, steady if written.lines else 0.0)
 
     @property
     def lines_per_second(self) -> float:
@@ -75,6 +95,8 @@ class Summary:
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
             "lines_per_second": round(self.lines_per_second, 1),
+            "warmup_seconds": round(self.warmup_seconds, 3),
+            "steady_lines_per_second": round(self.steady_lines_per_second, 1),
         }
 
 
@@ -218,22 +240,25 @@ def atomic_output(path: str | Path) -> Iterator[IO[str]]:
 
 def write_windows(
     results: Iterable[Window], out: IO[str], source: str, skip_errors: bool, bar: tqdm | None = None
-) -> tuple[int, int]:
-    """Write windows in order; returns ``(lines, errors)``.
+) -> Written:
+    """Write windows in order.
 
     Raises:
         AnnotateError: the first bad line, unless ``skip_errors`` (then its error record is written).
     """
-    lines = errors = 0
+    lines = errors = first_lines = 0
+    first_at = 0.0
     for window in results:
         if window.errors and not skip_errors:
             raise AnnotateError(source, *window.errors[0])
         out.write("".join(record + "\n" for record in window.records))
+        if not lines:
+            first_at, first_lines = time.perf_counter(), len(window.records)
         lines += len(window.records)
         errors += len(window.errors)
         if bar is not None:
             bar.update(len(window.records))
-    return lines, errors
+    return Written(lines, errors, first_at, first_lines)
 
 
 def progress_bar(path: str | Path, progress: bool | None) -> tqdm:
@@ -279,8 +304,8 @@ def annotate(
     started = time.perf_counter()
     with open_input(input_path) as stream, atomic_output(output_path) as out, progress_bar(input_path, progress) as bar:
         numbered = read_lines(stream)
-        lines, errors = annotate_stream(tagger, numbered, out, form, batch_size, skip_errors, str(input_path), bar)
-    return Summary(lines, errors, time.perf_counter() - started)
+        written = annotate_stream(tagger, numbered, out, form, batch_size, skip_errors, str(input_path), bar)
+    return Summary.of(written, started)
 
 
 def annotate_stream(
@@ -292,8 +317,8 @@ def annotate_stream(
     skip_errors: bool = False,
     source: str = "<input>",
     bar: tqdm | None = None,
-) -> tuple[int, int]:
+) -> Written:
     """Annotate numbered ``lines`` into ``out``, pulling one window from ``lines`` only after the
-    previous one is written; returns ``(lines, errors)`` as :func:`write_windows` does."""
+    previous one is written."""
     results = (annotate_window(tagger, w, fmt) for w in windows(lines, batch_size))
     return write_windows(results, out, source, skip_errors, bar)

@@ -201,7 +201,7 @@ def annotate_ray(
         )
         with atomic_output(output_path) as out, progress_bar(input_path, progress) as bar:
             rows = ds.iter_batches(batch_size=None, batch_format="numpy")
-            lines, errors = write_windows(_windows_in_order(rows), out, str(input_path), skip_errors, bar)
-        return Summary(lines, errors, time.perf_counter() - started)
+            written = write_windows(_windows_in_order(rows), out, str(input_path), skip_errors, bar)
+        return Summary.of(written, started)
     finally:
         ray.shutdown()

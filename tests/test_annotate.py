@@ -103,7 +103,8 @@ def test_only_one_window_is_read_ahead_of_the_output(tagger: Tagger) -> None:
             return super().write(s)
 
     out = Out()
-    assert annotate_stream(tagger, lines(), out, "text", batch_size) == (200, 0)
+    written = annotate_stream(tagger, lines(), out, "text", batch_size)
+    assert (written.lines, written.errors, written.first_window_lines) == (200, 0, batch_size)
     assert len(lag) == 200 // batch_size + 1 and max(lag) <= batch_size
     assert out.getvalue().count("\n") == 200
 
