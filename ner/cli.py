@@ -314,6 +314,8 @@ def retrain(
     from ner.retrain import request_reload
     from ner.retrain import retrain as run_retrain
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _fail("retrain does not run under torchrun (every rank would write to the store): use `ner train` there")
     cfg, command = _training_setup(lang, scheme, config, overrides)
     try:
         result = run_retrain(cfg, name, model_dir, train_file, dev_file, min_f1, scheme, command)  # type: ignore[arg-type]

@@ -40,6 +40,18 @@ def test_world_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         world_from_env()
 
 
+def test_retrain_refuses_to_run_under_torchrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ner.cli import app
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    args = ["retrain", "--name", "en", "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN), "--min-f1", "0.5"]
+    result = CliRunner().invoke(app, [*args, "--model-dir", str(tmp_path / "store")])
+    assert result.exit_code == 2 and "retrain does not run under torchrun" in result.output
+    assert not (tmp_path / "store").exists()
+
+
 def test_two_processes_train_one_epoch_and_rank_0_alone_writes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     overrides = [a for o in [*TINY, "train.epochs=1"] for a in ("--set", o)]
