@@ -64,26 +64,22 @@ class Written:
     lines: int = 0
     errors: int = 0
     first_window_at: float = 0.0
-    first_window_lines: int = 0
 
 
 @dataclass(frozen=True)
 class Summary:
-    """What an annotation run did. ``warmup_seconds`` is the wait for the first window (for Ray:
-    scheduling and the actors loading the model); the steady rate counts the lines after it."""
+    """What an annotation run did. ``warmup_seconds`` is the wait for the first window to be written
+    (for Ray: scheduling, and the actors starting and loading the model)."""
 
     lines: int
     errors: int
     seconds: float
     warmup_seconds: float = 0.0
-    steady_lines_per_second: float = 0.0
 
     @classmethod
     def of(cls, written: Written, started: float) -> Summary:
-        end = time.perf_counter()
-        steady = (written.lines - written.first_window_lines) / max(end - written.first_window_at, 1e-9)
         warmup = written.first_window_at - started if written.lines else 0.0
-        return cls(written.lines, written.errors, end - started, warmup, steady if written.lines else 0.0)
+        return cls(written.lines, written.errors, time.perf_counter() - started, warmup)
 
     @property
     def lines_per_second(self) -> float:
@@ -96,7 +92,6 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "lines_per_second": round(self.lines_per_second, 1),
             "warmup_seconds": round(self.warmup_seconds, 3),
-            "steady_lines_per_second": round(self.steady_lines_per_second, 1),
         }
 
 
@@ -225,6 +220,8 @@ def atomic_output(path: str | Path) -> Iterator[IO[str]]:
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(f"{target}: is a directory, not an output file")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"{target.parent}: no such directory for the output")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with open(fd, "w", encoding="utf-8", newline="\n") as out:
@@ -246,19 +243,19 @@ def write_windows(
     Raises:
         AnnotateError: the first bad line, unless ``skip_errors`` (then its error record is written).
     """
-    lines = errors = first_lines = 0
+    lines = errors = 0
     first_at = 0.0
     for window in results:
         if window.errors and not skip_errors:
             raise AnnotateError(source, *window.errors[0])
         out.write("".join(record + "\n" for record in window.records))
         if not lines:
-            first_at, first_lines = time.perf_counter(), len(window.records)
+            first_at = time.perf_counter()
         lines += len(window.records)
         errors += len(window.errors)
         if bar is not None:
             bar.update(len(window.records))
-    return Written(lines, errors, first_at, first_lines)
+    return Written(lines, errors, first_at)
 
 
 def progress_bar(path: str | Path, progress: bool | None) -> tqdm:
@@ -298,6 +295,8 @@ def annotate(
     import torch
 
     form = detect_format(input_path, fmt)
+    if str(input_path) != STDIO and not Path(input_path).exists():
+        raise FileNotFoundError(f"{input_path}: no such input file")  # before the model load, not after
     if threads:
         torch.set_num_threads(threads)
     tagger = model if isinstance(model, Tagger) else Tagger.load(model)

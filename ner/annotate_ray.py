@@ -14,6 +14,7 @@ model must be loadable on every node (a shipped name, or a checkpoint on shared 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,14 +70,17 @@ def read_offsets(path: str | Path, lines_per_read: int) -> list[tuple[int, int, 
 
 
 def _read_task(path: str, first: int, offset: int, count: int, batch_size: int) -> list[Any]:
-    """One block: a row per window (first line number, the window's lines joined by ``\\n``)."""
+    """A one-row block per window (first line number, the window's lines joined by ``\\n``), so that
+    Ray can hand each window to whichever actor is free."""
     import pyarrow as pa
 
     with open(path, "rb") as f:
         f.seek(offset)
         numbered = ((first + i, raw) for i, (_, raw) in zip(range(count), read_lines(f)))
-        rows = [(w[0][0], b"\n".join(raw for _, raw in w)) for w in windows(numbered, batch_size)]
-    return [pa.table({"first_line": [r[0] for r in rows], "lines": pa.array([r[1] for r in rows], pa.binary())})]
+        return [
+            pa.table({"first_line": [w[0][0]], "lines": pa.array([b"\n".join(raw for _, raw in w)], pa.binary())})
+            for w in windows(numbered, batch_size)
+        ]
 
 
 def _datasource(path: str, batch_size: int) -> Any:
@@ -179,18 +183,25 @@ def annotate_ray(
     model_arg = str(Path(model).resolve()) if Path(model).exists() else str(model)
     form = detect_format(input_path, fmt)
     ray = require_ray()
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our bar and summary report progress
     if address is None:
-        ray.init(num_cpus=workers * threads_per_worker, include_dashboard=False, log_to_driver=False)
+        ray.init(
+            num_cpus=workers * threads_per_worker,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
     else:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False  # ours counts lines
         path = str(Path(input_path).resolve())
         started = time.perf_counter()
-        # Reading is light I/O: it must not wait for a CPU the actors hold.
-        ds = ray.data.read_datasource(_datasource(path, batch_size), num_cpus=0)
+        # Reading is light I/O: it must not wait for a CPU the actors hold, and one reader at a time keeps
+        # up (each read task's worker process imports torch with ner: many at once would only compete).
+        ds = ray.data.read_datasource(_datasource(path, batch_size), num_cpus=0, concurrency=1)
         ds = ds.map_batches(
             Annotator,
             fn_constructor_kwargs={"model": model_arg, "fmt": form, "threads": threads_per_worker},
