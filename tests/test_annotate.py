@@ -180,3 +180,12 @@ def test_ray_engine_refuses_stdin_and_local_refuses_address(tmp_path: Path) -> N
     assert ray_stdin.exit_code == 2 and "give a file path, not -" in ray_stdin.output
     local_address = _cli("--input", "-", "--output", "-", "--address", "auto", input="IBM\n")
     assert local_address.exit_code == 2 and "--address needs --engine ray" in local_address.output
+
+
+def test_missing_input_and_missing_output_directory_are_named(tmp_path: Path) -> None:
+    missing = _cli("--input", str(tmp_path / "nope.txt"), "--output", str(tmp_path / "out.jsonl"))
+    assert missing.exit_code == 2 and f"error: {tmp_path / 'nope.txt'}: no such input file" in missing.output
+    src = tmp_path / "in.txt"
+    src.write_text("IBM hired him.\n")
+    no_dir = _cli("--input", str(src), "--output", str(tmp_path / "missing" / "out.jsonl"))
+    assert no_dir.exit_code == 2 and f"error: {tmp_path / 'missing'}: no such directory" in no_dir.output
