@@ -186,6 +186,7 @@ def annotate_ray(
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # our bar and summary report progress
     if address is None:
         ray.init(
+            address="local",  # a new instance, never one a stale `ray start` or RAY_ADDRESS points to
             num_cpus=workers * threads_per_worker,
             include_dashboard=False,
             log_to_driver=False,
