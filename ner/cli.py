@@ -1,4 +1,4 @@
-"""The ``ner`` command line: train, evaluate, predict, serve, retrain.
+"""The ``ner`` command line: train, evaluate, predict, annotate, serve, retrain.
 
 User errors (bad files, bad options, missing checkpoints) print one ``error:`` line naming the
 problem and exit with status 2; they never print a traceback.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -79,7 +80,7 @@ def _training_setup(lang: str, scheme: str | None, config: Path | None, override
     """Shared by train and retrain: logging, option checks, the config, and the command line to record."""
     from ner.config import load_config
 
-    _setup_logging(logging.INFO)
+    _setup_logging(logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING)  # torchrun: rank 0 logs
     _check_scheme(scheme)
     if lang not in ("en", "zh"):
         _fail(f"--lang must be en or zh, got {lang!r}")
@@ -127,6 +128,8 @@ def train(
         result = run_training(cfg, train_file, out, dev_file, scheme, command=command, overwrite=overwrite)  # type: ignore[arg-type]
     except USER_ERRORS as e:
         _fail(str(e))
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
     typer.echo(
         json.dumps(
             {
@@ -323,6 +326,52 @@ def predict(
 
 @app.command(
     epilog=_examples(
+        "ner annotate --model en --input news.txt --output news.entities.jsonl",
+        "ner annotate --model zh --input docs.jsonl --output docs.ner.jsonl --skip-errors",
+        "ner annotate --model en --input big.txt --output big.jsonl --engine ray --workers 4",
+    )
+)
+def annotate(
+    model: Annotated[str, typer.Option("--model", help="Shipped model name (en, zh) or checkpoint directory.")],
+    input_file: Annotated[str, typer.Option("--input", help="Text lines or JSON lines with a text field; - is stdin.")],
+    output_file: Annotated[str, typer.Option("--output", help="JSON lines, one per input line; - is stdout.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="text or jsonl; default: jsonl for .jsonl/.ndjson inputs.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Lines per batch (and in memory).")] = 64,
+    skip_errors: Annotated[
+        bool, typer.Option("--skip-errors", help='Write {"line", "error"} for a bad line and go on.')
+    ] = False,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (an actor pool).")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray actors, each with its own model.")] = 2,
+    threads: Annotated[int, typer.Option("--threads-per-worker", min=1, help="Torch threads per worker.")] = 1,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Existing Ray cluster (auto, HOST:6379); default: start one.")
+    ] = None,
+) -> None:
+    """Annotate a file line by line in batches; the output appears only once it is complete."""
+    from ner.annotate import annotate as run_local
+    from ner.annotate_ray import annotate_ray
+
+    _setup_logging(logging.WARNING)
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and address is not None:
+        _fail("--address needs --engine ray")
+    try:
+        if engine == "ray":
+            summary = annotate_ray(
+                model, input_file, output_file, fmt, batch_size, skip_errors, workers, threads, address
+            )
+        else:
+            summary = run_local(model, input_file, output_file, fmt, batch_size, skip_errors, threads)
+    except USER_ERRORS as e:
+        _fail(str(e))
+    typer.echo(json.dumps({"output": output_file, "engine": engine, **summary.to_dict()}), err=True)
+
+
+@app.command(
+    epilog=_examples(
         "ner serve                                   # en and zh on http://127.0.0.1:8000",
         "ner serve --model en --port 8080",
         "NER_MODEL_DIR=$PWD/model-store NER_API_KEY=change-me ner serve --host 0.0.0.0",
@@ -419,6 +468,8 @@ def retrain(
     from ner.retrain import request_reload
     from ner.retrain import retrain as run_retrain
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _fail("retrain does not run under torchrun (every rank would write to the store): use `ner train` there")
     cfg, command = _training_setup(lang, scheme, config, overrides)
     try:
         result = run_retrain(cfg, name, model_dir, train_file, dev_file, min_f1, scheme, command)  # type: ignore[arg-type]

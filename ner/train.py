@@ -27,6 +27,7 @@ from tqdm import tqdm
 from ner import checkpoint
 from ner.config import Config
 from ner.conll import read_conll
+from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
 from ner.features import Encoded, Featurizer, pack_sentences, word_key
 from ner.model import BiLstmCrf
@@ -172,6 +173,7 @@ def _train_epoch(
     return total_loss
 
 
+@in_process_group  # under torchrun (WORLD_SIZE > 1): DDP over gloo, see ner/distributed.py
 def train(
     config: Config,
     train_path: str | Path,
@@ -196,12 +198,13 @@ def train(
             earlier good model is never replaced by the first epochs of a new run).
     """
     t = config.train
+    world = current_world()
     torch.manual_seed(t.seed)
     rng = random.Random(t.seed)
     if t.threads:
         torch.set_num_threads(t.threads)
     out = Path(out_dir)
-    if not overwrite:
+    if not overwrite and world.is_main:
         try:  # also finds the previous checkpoint moved aside by an interrupted save
             existing = checkpoint.resolve(out)
         except checkpoint.CheckpointError:
@@ -231,6 +234,7 @@ def train(
         found,
         sum(p.numel() for p in model.parameters()),
     )
+    net = world.wrap(model, t.seed)  # the model itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
     optimizer = _optimizer(model, config)
     # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
@@ -260,9 +264,12 @@ def train(
             "python": platform.python_version(),
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
+    if world.distributed:
+        extra_base["distributed"] = {"world_size": world.size, "global_batch_size": t.batch_size * world.size}
     metrics_path = out / "metrics.jsonl"
-    metrics_path.write_text("")  # one run per file
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        metrics_path.write_text("")  # one run per file
     best_f1, best_epoch, best_dev, bad_epochs = -1.0, 0, {}, 0
     started = time.perf_counter()
     train_seconds = 0.0
@@ -271,13 +278,19 @@ def train(
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
-        batches = _batches(lengths, t.batch_size, rng)
+        batches = world.shard(_batches(lengths, t.batch_size, rng))  # all of them in one process
+        bar = progress if world.is_main else False
         total_loss = _train_epoch(
-            model, featurizer, examples, batches, optimizer, averaged, t.clip, progress, f"epoch {epoch}"
+            net, featurizer, examples, batches, optimizer, averaged, t.clip, bar, f"epoch {epoch}"  # type: ignore[arg-type]
         )
+        total_loss = world.sum(total_loss)
         schedule.step()
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
+        if not world.is_main:  # rank 0 evaluates, logs and saves; the others wait for its stop decision
+            if world.broadcast_flag(False):
+                break
+            continue
         best_model: BiLstmCrf = averaged.module if averaged is not None else model  # type: ignore[assignment]
         dev = evaluate_sentences(best_model, featurizer, dev_sents, t.eval_batch_size)
         improved = dev["f1"] > best_f1
@@ -303,7 +316,9 @@ def train(
             bad_epochs += 1
             if bad_epochs >= t.patience:
                 logger.info("no better dev F1 for %d epochs: stopping", t.patience)
+                world.broadcast_flag(True)
                 break
+        world.broadcast_flag(False)
     total = time.perf_counter() - started
     monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl
     return TrainResult(
