@@ -23,6 +23,7 @@ from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
 from ner.types import Span, Token
 
+BUCKET_GROWTH = 1.25  # a batch holds sentences up to this times its shortest one's length (+2 tokens)
 MAX_SENTENCE_TOKENS = 250  # longer "sentences" are cut into pieces of at most this size
 # Preferred places to cut an over-long sentence: after these tokens an entity rarely continues.
 _SOFT_BREAKS = frozenset(",，、;；:：()（）[]【】\"“”'‘’「」《》")
@@ -53,11 +54,18 @@ class ScoredSpan:
 def _length_batches(
     featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int
 ) -> Iterator[tuple[list[int], Batch]]:
-    """(sentence indices, batch) over the non-empty sentences, similar lengths batched together."""
+    """(sentence indices, batch) over the non-empty sentences, shortest first: at most ``batch_size``
+    sentences a batch, and a new batch wherever the next sentence is longer than :data:`BUCKET_GROWTH`
+    times the batch's first plus two tokens, so padding stays small whatever the spread of lengths."""
     order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
-    for k in range(0, len(order), batch_size):
-        idx = order[k : k + batch_size]
-        yield idx, featurizer.collate([featurizer.encode(sentences[i]) for i in idx])
+    idx: list[int] = []
+    for i in order:
+        if idx and (len(idx) == batch_size or len(sentences[i]) > BUCKET_GROWTH * len(sentences[idx[0]]) + 2):
+            yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
+            idx = []
+        idx.append(i)
+    if idx:
+        yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
 
 
 def tag_sentences(

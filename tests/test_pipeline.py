@@ -169,3 +169,18 @@ def test_english_tokenizer_gives_the_same_tokens_after_a_reset() -> None:
     tokenize = EnglishTokenizer(max_lexemes=1)
     before = tokenize(text)
     assert tokenize(text) == before and tokenize(text) == english_tokenizer_cached()(text)
+
+
+def test_length_batches_cover_every_sentence_once_with_little_padding(shipped: dict[str, Tagger]) -> None:
+    from ner.pipeline import BUCKET_GROWTH, _length_batches
+
+    featurizer = shipped["en"].featurizer
+    lengths = [1, 40, 3, 0, 7, 120, 2, 9, 41, 55, 8, 1, 30, 31, 12, 100] * 5
+    sentences = [["w"] * n for n in lengths]
+    seen = []
+    for idx, batch in _length_batches(featurizer, sentences, batch_size=6):
+        sizes = [lengths[i] for i in idx]
+        assert 1 <= len(idx) <= 6 and batch.words.shape == (len(idx), max(sizes))
+        assert max(sizes) <= BUCKET_GROWTH * min(sizes) + 2
+        seen.extend(idx)
+    assert sorted(seen) == [i for i, n in enumerate(lengths) if n]
