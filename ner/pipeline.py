@@ -23,7 +23,8 @@ from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
 from ner.types import Span, Token
 
-BUCKET_GROWTH = 1.25  # a batch holds sentences up to this times its shortest one's length (+2 tokens)
+BUCKET_GROWTH = 1.25  # a batch holds sentences up to this times its shortest one's length (+2 tokens) ...
+MIN_BUCKET = 32  # ... once it holds this many sentences
 MAX_SENTENCE_TOKENS = 250  # longer "sentences" are cut into pieces of at most this size
 # Preferred places to cut an over-long sentence: after these tokens an entity rarely continues.
 _SOFT_BREAKS = frozenset(",，、;；:：()（）[]【】\"“”'‘’「」《》")
@@ -55,12 +56,14 @@ def _length_batches(
     featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int
 ) -> Iterator[tuple[list[int], Batch]]:
     """(sentence indices, batch) over the non-empty sentences, shortest first: at most ``batch_size``
-    sentences a batch, and a new batch wherever the next sentence is longer than :data:`BUCKET_GROWTH`
-    times the batch's first plus two tokens, so padding stays small whatever the spread of lengths."""
+    sentences a batch, and once a batch holds :data:`MIN_BUCKET` sentences, a new one wherever the next
+    sentence is longer than :data:`BUCKET_GROWTH` times the batch's first plus two tokens. Padding stays
+    small for large calls; small calls stay one batch, since every batch costs a pass over its steps."""
     order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
     idx: list[int] = []
     for i in order:
-        if idx and (len(idx) == batch_size or len(sentences[i]) > BUCKET_GROWTH * len(sentences[idx[0]]) + 2):
+        grown = len(idx) >= MIN_BUCKET and len(sentences[i]) > BUCKET_GROWTH * len(sentences[idx[0]]) + 2
+        if idx and (len(idx) == batch_size or grown):
             yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
             idx = []
         idx.append(i)

@@ -172,15 +172,20 @@ def test_english_tokenizer_gives_the_same_tokens_after_a_reset() -> None:
 
 
 def test_length_batches_cover_every_sentence_once_with_little_padding(shipped: dict[str, Tagger]) -> None:
-    from ner.pipeline import BUCKET_GROWTH, _length_batches
+    from ner.pipeline import BUCKET_GROWTH, MIN_BUCKET, _length_batches
 
     featurizer = shipped["en"].featurizer
-    lengths = [1, 40, 3, 0, 7, 120, 2, 9, 41, 55, 8, 1, 30, 31, 12, 100] * 5
+    lengths = [1, 40, 3, 0, 7, 120, 2, 9, 41, 55, 8, 1, 30, 31, 12, 100] * 2 * MIN_BUCKET
     sentences = [["w"] * n for n in lengths]
-    seen = []
-    for idx, batch in _length_batches(featurizer, sentences, batch_size=6):
+    seen, batches = [], 0
+    for idx, batch in _length_batches(featurizer, sentences, batch_size=8 * MIN_BUCKET):
         sizes = [lengths[i] for i in idx]
-        assert 1 <= len(idx) <= 6 and batch.words.shape == (len(idx), max(sizes))
-        assert max(sizes) <= BUCKET_GROWTH * min(sizes) + 2
+        assert 1 <= len(idx) <= 8 * MIN_BUCKET and batch.words.shape == (len(idx), max(sizes))
+        # Past MIN_BUCKET sentences a batch only takes sentences within the growth bound of its first.
+        assert all(n <= BUCKET_GROWTH * sizes[0] + 2 for n in sizes[MIN_BUCKET:])
         seen.extend(idx)
+        batches += 1
     assert sorted(seen) == [i for i, n in enumerate(lengths) if n]
+    assert batches > len(seen) / (8 * MIN_BUCKET)  # the bound did cut batches short
+    # A call of MIN_BUCKET sentences or fewer is one batch, whatever their lengths.
+    assert len(list(_length_batches(featurizer, sentences[:MIN_BUCKET], batch_size=256))) == 1
