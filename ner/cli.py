@@ -428,6 +428,9 @@ def serve(
         log_level=log_level.lower(),
         log_config=None,
         access_log=False,
+        # h11, not httptools even where it is installed: h11 refuses oversized request headers (431),
+        # httptools accepts a 1 MB header (tests/test_hostile_http.py).
+        http="h11",
         timeout_graceful_shutdown=settings.shutdown_timeout,
         limit_concurrency=settings.max_connections,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from ner.distributed import World, world_from_env
 from ner.features import Featurizer
 from ner.model import BiLstmCrf
 from ner.pipeline import load
+from ner.progress import TABLE_HEADER
 from ner.tags import bioes_labels
 
 from .conftest import EN_TRAIN, TINY
@@ -119,8 +121,10 @@ def test_two_processes_train_one_epoch_and_rank_0_alone_writes(tmp_path: Path) -
     assert done.returncode == 0, done.stderr[-3000:]
     reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == 1 and reports[0]["epochs_run"] == 1  # only rank 0 reports
-    assert done.stderr.count("epoch 1  loss") == 1  # only rank 0 logs
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.jsonl", "model"]
+    assert done.stderr.count(TABLE_HEADER) == 1  # only rank 0 logs its per-epoch table
+    assert len(re.findall(r"(?<![\d/])1/1(?![\d/])", done.stderr)) == 1  # one table row: epoch 1 of 1
+    names = {p.name for p in out.iterdir()}
+    assert {"metrics.jsonl", "model"} <= names <= {"metrics.jsonl", "model", "learning_curve.png", "per_type.png"}
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in metrics] == [1]  # written once, not once per rank
     config = json.loads((out / "model" / "config.json").read_text())
