@@ -89,7 +89,7 @@ def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.T
     Gives what ``pack_padded_sequence`` → ``lstm`` → ``pad_packed_sequence`` gives (to float rounding, and
     with the same dropout between layers while training), but runs each direction as one unidirectional
     LSTM over the padded tensor, which on CPU is faster: the input projection is computed for all steps at
-    once (measured in docs/PERFORMANCE.md: about 1.5× at inference, 1.4× for a training step). The forward
+    once (measured in docs/PERFORMANCE.md: about 1.8× at inference, 1.5× for a training step). The forward
     direction never sees the padding that follows a row's tokens; the backward direction runs forward over
     each row reversed in place (padding stays at the end), and its outputs are reversed back. Padding
     positions come out as zeros. x: (B, T, D), mask: (B, T) bool.
