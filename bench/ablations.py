@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from seqeval.metrics import f1_score
-from seqeval.scheme import IOBES
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bench.corpora import load_texts
 from ner.conll import read_conll
 from ner.crf import ConstrainedCRF
-from ner.model import bilstm_padded
+from ner.evaluate import evaluate_sentences
+from ner.model import bilstm_padded, lstm_packed
 from ner.pipeline import Tagger, _length_batches
 from ner.tokenize import _english_pipeline, _sentences
 
@@ -39,12 +37,6 @@ def timed(run: Callable[[], Any], passes: int) -> float:
         run()
         times.append(time.perf_counter() - began)
     return statistics.median(times)
-
-
-def packed_lstm(lstm: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The training path (and the inference path before): pack, run, pad."""
-    packed = pack_padded_sequence(x, mask.sum(1), batch_first=True, enforce_sorted=False)
-    return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
 
 def logsumexp_forward_backward(crf: ConstrainedCRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -108,7 +100,7 @@ def main() -> None:
 
         # BiLSTM: packed sequences against two unidirectional runs over the padded batch.
         def packed() -> list:
-            return [packed_lstm(model.lstm, x, b.mask) for x, b in zip(reps, batches)]
+            return [lstm_packed(model.lstm, x, b.mask) for x, b in zip(reps, batches)]
 
         def padded() -> list:
             return [bilstm_padded(model.lstm, x, b.mask) for x, b in zip(reps, batches)]
@@ -136,13 +128,14 @@ def main() -> None:
                                                                  for e, b in zip(ems, batches)], args.passes),
                      f"log Z max diff {diff:.1e}"))
 
-        # Dynamic int8 quantisation of the LSTM (packed path: the quantised module has no float weights).
-        quantised = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(model.lstm), {torch.nn.LSTM},
-                                                           dtype=torch.qint8)[0]
-        gold = read_conll(args.en)
-        f1_float, f1_int8 = _dev_f1(tagger, gold, None), _dev_f1(tagger, gold, quantised)
+        # Dynamic int8 quantisation of the LSTM, as NER_QUANTIZE serves it (packed path: no float weights).
+        quantised = model.quantized()
+        gold = read_conll(args.en).sentences
+        f1_float = evaluate_sentences(model, tagger.featurizer, gold, args.batch)["f1"]
+        f1_int8 = evaluate_sentences(quantised, tagger.featurizer, gold, args.batch)["f1"]
         rows.append(("word BiLSTM, int8", "float32, padded", timed(padded, args.passes), "dynamic int8, packed",
-                     timed(lambda: [packed_lstm(quantised, x, b.mask) for x, b in zip(reps, batches)], args.passes),
+                     timed(lambda: [lstm_packed(quantised.lstm, x, b.mask) for x, b in zip(reps, batches)],
+                           args.passes),
                      f"dev F1 {f1_float:.4f} → {f1_int8:.4f}"))
 
     rows.append(_training_row(tagger, args))
@@ -169,7 +162,7 @@ def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, f
         model.train()
         for b in batches:
             x = model.dropout(model.represent(b))
-            h = bilstm_padded(model.lstm, x, b.mask) if padded else packed_lstm(model.lstm, x, b.mask)
+            h = bilstm_padded(model.lstm, x, b.mask) if padded else lstm_packed(model.lstm, x, b.mask)
             model.crf.nll(model.emit(model.dropout(h)), b.tags, b.mask).backward()
             model.zero_grad()
         model.eval()
@@ -182,21 +175,6 @@ def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, f
 def _padding(batches: list) -> float:
     real = sum(int(b.mask.sum()) for b in batches)
     return 1 - real / sum(b.mask.numel() for b in batches)
-
-
-def _dev_f1(tagger: Tagger, gold: Any, lstm: torch.nn.Module | None) -> float:
-    """Entity F1 on gold tokens, with the model's LSTM swapped for ``lstm`` (packed path) when given."""
-    model = tagger.model
-    sentences = [list(s.tokens) for s in gold.sentences]
-    out: list[list[str]] = [[] for _ in sentences]
-    for idx, batch in _length_batches(tagger.featurizer, sentences, 256):
-        x = model.represent(batch)
-        h = bilstm_padded(model.lstm, x, batch.mask) if lstm is None else packed_lstm(lstm, x, batch.mask)
-        paths = model.crf.viterbi(model.emit(h), batch.mask)
-        for i, path in zip(idx, paths):
-            out[i] = [model.labels[j] for j in path]
-    truth = [list(s.tags) for s in gold.sentences]  # read_conll gives BIOES
-    return f1_score(truth, out, mode="strict", scheme=IOBES)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,12 @@ def reverse_index(mask: torch.Tensor) -> torch.Tensor:
     return torch.where(pos < lengths, lengths - 1 - pos, pos)
 
 
+def lstm_packed(lstm: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A batch-first ``lstm`` over a right-padded batch through a packed sequence, padded back to (B, T, H)."""
+    packed = pack_padded_sequence(x, mask.sum(dim=1).cpu(), batch_first=True, enforce_sorted=False)
+    return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+
 def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The outputs of a batch-first bidirectional ``lstm`` on a right-padded batch, without packing.
 
@@ -210,10 +216,7 @@ class BiLstmCrf(nn.Module):
         if type(self.lstm) is nn.LSTM:
             h = bilstm_padded(self.lstm, x, batch.mask)  # (B, T, H)
         else:  # int8-quantised: no float weights to run direction by direction
-            lengths = batch.mask.sum(dim=1).cpu()
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, _ = self.lstm(packed)
-            h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            h = lstm_packed(self.lstm, x, batch.mask)
         return self.emit(self.dropout(h))
 
     def quantized(self) -> BiLstmCrf:
