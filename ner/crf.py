@@ -86,6 +86,12 @@ class Posteriors:
         )
 
 
+def _numpy(t: torch.Tensor, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """A tensor's values as a NumPy array (on the CPU, outside autograd), optionally as ``dtype``."""
+    a = t.detach().cpu().numpy()
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
 class ConstrainedCRF(CRF):
     """``torchcrf.CRF`` (batch-first) with transitions restricted by boolean allow-masks."""
 
@@ -133,17 +139,17 @@ class ConstrainedCRF(CRF):
         # The recursions loop over time steps in NumPy, whose per-operation cost is a fraction of torch's:
         # it dominates for short sentences and small batches. Float64, because they run in scaled exp
         # space (a matrix product per step), where float32 would underflow for tags ~90 nats below the best.
-        em = emissions.detach().cpu().double().numpy()
-        on = mask.detach().cpu().numpy()
-        trans = self.transitions.detach().cpu().double().numpy()
-        end = self.end_transitions.detach().cpu().double().numpy()
+        em = _numpy(emissions, np.float64)
+        on = _numpy(mask)
+        trans = _numpy(self.transitions, np.float64)
+        end = _numpy(self.end_transitions, np.float64)
         b, t, k = em.shape
         alpha = np.empty((b, t, k))
         beta = np.empty((b, t, k))
         log_z = np.zeros(b)
         if t:
             weights = np.exp(trans)  # (K, K); forbidden transitions become exact zeros
-            alpha[:, 0] = self.start_transitions.detach().cpu().double().numpy() + em[:, 0]
+            alpha[:, 0] = _numpy(self.start_transitions, np.float64) + em[:, 0]
             with np.errstate(divide="ignore"):  # log(0) = -inf for tags no allowed path reaches
                 for i in range(1, t):
                     prev = alpha[:, i - 1]
@@ -180,14 +186,14 @@ class ConstrainedCRF(CRF):
     def viterbi_paths(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """:meth:`viterbi` as a (B, T) tensor of tag ids, zeros beyond each row's length (NumPy inside,
         for the same reason as :meth:`posteriors`)."""
-        em = emissions.detach().cpu().numpy()
-        on = mask.detach().cpu().numpy()
+        em = _numpy(emissions)
+        on = _numpy(mask)
         b, t, _ = em.shape
         if t == 0:
             return torch.zeros(b, 0, dtype=torch.long)
-        trans = self.transitions.detach().cpu().numpy()
+        trans = _numpy(self.transitions)
         # shape: (B, K): best score of any path ending in each tag at step 0
-        score = self.start_transitions.detach().cpu().numpy() + em[:, 0]
+        score = _numpy(self.start_transitions) + em[:, 0]
         history = np.empty((t, b, em.shape[2]), dtype=np.int64)
         for i in range(1, t):
             # shape: (B, K, K): extend every path ending in tag p (dim 1) with tag n (dim 2)
@@ -196,7 +202,7 @@ class ConstrainedCRF(CRF):
             best = np.take_along_axis(candidates, history[i][:, None, :], axis=1)[:, 0] + em[:, i]
             # Padded steps keep the previous score, so each row ends at its own last token.
             score = np.where(on[:, i, None], best, score)
-        score = score + self.end_transitions.detach().cpu().numpy()
+        score = score + _numpy(self.end_transitions)
         lengths = on.sum(axis=1)
         # shape: (B,): the tag each path ends with
         last = score.argmax(axis=1)
