@@ -23,7 +23,8 @@ class FeatureConfig:
 
     lang: Lang = "en"
     word_dim: int = 50  # word embeddings (en) or character unigram embeddings (zh)
-    pretrained: Literal["glove-6b-50d", "none"] = "glove-6b-50d"  # initial word vectors
+    # initial vectors: GloVe (en), word2vec trained on the training text itself (words and bigrams), or none
+    pretrained: Literal["glove-6b-50d", "train-text", "none"] = "glove-6b-50d"
     pretrained_max_words: int = 80_000  # most frequent pretrained rows carried in the checkpoint
     lowercase: bool = True  # word lookup is lower-cased; case survives in chars and casing
     normalize_digits: bool = True  # every digit becomes 0 for the word lookup

@@ -169,9 +169,7 @@ class ConstrainedCRF(CRF):
                     step = top + np.log(np.exp(after - top) @ weights.T)
                     # A row whose next step is padding ends here: only the end transition follows.
                     beta[:, i] = np.where(on[:, i + 1, None], step, end)
-        return Posteriors(
-            *(torch.from_numpy(a) for a in (alpha, beta, log_z, em, trans)), mask.detach().cpu()
-        )
+        return Posteriors(*(torch.from_numpy(a) for a in (alpha, beta, log_z, em, trans)), mask.detach().cpu())
 
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best tag path per sentence, decoded for the whole batch at once (backtracking included).

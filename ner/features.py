@@ -114,7 +114,7 @@ class Featurizer:
         if config.char_encoder != "none":
             chars = Vocab.build(Counter(c for s in sentences for t in s for c in t))
         if config.bigram_dim:
-            counts = Counter(b for s in sentences for b in _bigrams(s))
+            counts = Counter(b for s in sentences for b in bigram_keys(s))
             bigrams = Vocab.build(counts, min_count=config.bigram_min_count, max_size=config.bigram_max_size)
         return cls(config, words, chars, bigrams)
 
@@ -134,7 +134,7 @@ class Featurizer:
         if self.chars is not None:
             enc.chars = [f[2] for f in per_token]
         if self.bigrams is not None:
-            enc.bigrams = self.bigrams.lookup(_bigrams(tokens))
+            enc.bigrams = self.bigrams.lookup(bigram_keys(tokens))
         if self._jieba is not None:
             text = "".join(tokens)
             starts = char_offsets(tokens)
@@ -216,5 +216,5 @@ def word_key(token: str, config: FeatureConfig) -> str:
     return token
 
 
-def _bigrams(tokens: Sequence[str]) -> list[str]:
+def bigram_keys(tokens: Sequence[str]) -> list[str]:
     return [a + b for a, b in zip(tokens, [*tokens[1:], END])]

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -29,11 +30,12 @@ from ner.config import Config
 from ner.conll import read_conll
 from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
-from ner.features import Encoded, Featurizer, pack_sentences, word_key
+from ner.features import Encoded, Featurizer, bigram_keys, pack_sentences, word_key
 from ner.model import BiLstmCrf
 from ner.progress import TrainingMonitor
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
+from ner.word2vec import train_text_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +71,15 @@ def split_dev(sentences: Sequence[Sentence], fraction: float, seed: int) -> tupl
     return train, dev
 
 
-def _pretrained(config: Config, featurizer_words: set[str]) -> tuple[list[str], dict[str, Any]]:
+def _pretrained(
+    config: Config, featurizer_words: set[str], token_lists: Sequence[Sequence[str]]
+) -> tuple[list[str], dict[str, Any]]:
     """Pretrained lookup keys to add to the vocabulary, and key → vector."""
     if config.features.pretrained == "none":
         return [], {}
+    if config.features.pretrained == "train-text":
+        keys = [[word_key(tok, config.features) for tok in s] for s in token_lists]
+        return [], train_text_vectors(keys, config.features.word_dim, config.train.seed)
     from ner.glove import load_glove
 
     words, vectors = load_glove()
@@ -88,20 +95,24 @@ def _pretrained(config: Config, featurizer_words: set[str]) -> tuple[list[str], 
     return keys, table
 
 
-def _init_word_embeddings(model: BiLstmCrf, featurizer: Featurizer, table: dict[str, Any]) -> int:
-    """Copy pretrained vectors into the word embedding; others keep a small uniform init."""
-    weight = model.word_embed.weight
+def _init_embeddings(
+    embedding: torch.nn.Embedding, items: Sequence[str], table: dict[str, Any], rescale: bool = False
+) -> int:
+    """Copy pretrained vectors into an embedding (row i is ``items[i]``); the other rows get a small
+    uniform init and row 0 (padding) zeros. ``rescale``: vectors scaled to that init's spread (for
+    vectors of arbitrary scale, such as word2vec's). Returns how many rows were pretrained."""
+    weight = embedding.weight
     scale = math.sqrt(3.0 / weight.shape[1])
-    found = 0
+    rows = [(i, table[key]) for i, key in enumerate(items) if i > 0 and key in table]
     with torch.no_grad():
         weight.uniform_(-scale, scale)
         weight[0].zero_()
-        for i, key in enumerate(featurizer.words.items):
-            vec = table.get(key)
-            if vec is not None:
-                weight[i] = torch.from_numpy(vec)
-                found += 1
-    return found
+        if rows:
+            vectors = torch.from_numpy(np.stack([vec for _, vec in rows])).to(weight.dtype)
+            if rescale:
+                vectors = vectors * (scale / math.sqrt(3.0)) / vectors.std().clamp_min(1e-8)
+            weight[torch.tensor([i for i, _ in rows])] = vectors
+    return len(rows)
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -221,10 +232,14 @@ def train(
 
     token_lists = [s.tokens for s in train_sents]
     train_keys = {word_key(tok, config.features) for s in token_lists for tok in s}
-    pretrained_keys, table = _pretrained(config, train_keys)
+    pretrained_keys, table = _pretrained(config, train_keys, token_lists)
     featurizer = Featurizer.build(config.features, token_lists, pretrained_keys)
     model = BiLstmCrf.for_featurizer(featurizer, config.model, labels)
-    found = _init_word_embeddings(model, featurizer, table)
+    self_trained = config.features.pretrained == "train-text"
+    found = _init_embeddings(model.word_embed, featurizer.words.items, table, rescale=self_trained)
+    if self_trained and model.bigram_embed is not None and featurizer.bigrams is not None:
+        bigram_table = train_text_vectors([bigram_keys(s) for s in token_lists], config.features.bigram_dim, t.seed)
+        _init_embeddings(model.bigram_embed, featurizer.bigrams.items, bigram_table, rescale=True)
     logger.info(
         "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",
         n_train,
@@ -281,7 +296,15 @@ def train(
         batches = world.shard(_batches(lengths, t.batch_size, rng))  # all of them in one process
         bar = progress if world.is_main else False
         total_loss = _train_epoch(
-            net, featurizer, examples, batches, optimizer, averaged, t.clip, bar, f"epoch {epoch}"  # type: ignore[arg-type]
+            net,
+            featurizer,
+            examples,
+            batches,
+            optimizer,
+            averaged,
+            t.clip,
+            bar,
+            f"epoch {epoch}",  # type: ignore[arg-type]
         )
         total_loss = world.sum(total_loss)
         schedule.step()
