@@ -25,3 +25,16 @@ def load_texts(path: str | Path, lang: str, limit: int | None = None) -> Texts:
     joiner = " " if lang == "en" else ""
     texts = [joiner.join(s.tokens) for s in sentences]
     return Texts(Path(path).name, texts, sum(len(s.tokens) for s in sentences))
+
+
+def load_documents(path: str | Path, lang: str, limit: int | None = None) -> Texts:
+    """The file's documents (sentences between ``-DOCSTART-`` lines) as raw texts, each document's
+    sentences joined as :func:`load_texts` joins tokens; ``limit`` counts sentences."""
+    sentences = read_conll(path).sentences[:limit]
+    joiner = " " if lang == "en" else ""
+    docs: dict[int, list[str]] = {}
+    for s in sentences:
+        docs.setdefault(s.doc_id, []).append(joiner.join(s.tokens))
+    return Texts(
+        f"{Path(path).name} (documents)", [joiner.join(d) for d in docs.values()], sum(len(s.tokens) for s in sentences)
+    )

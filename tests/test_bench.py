@@ -62,3 +62,22 @@ def test_rest_section(tmp_path: Path) -> None:
     }
     for r in results:
         assert r["errors"] == 0 and r["requests"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0
+
+
+def test_model_comparison(tmp_path: Path) -> None:
+    """bench.models: two checkpoints on the same sentences and documents; a model against itself is ~1×."""
+    out = tmp_path / "models.json"
+    command = [sys.executable, "-m", "bench.models", "--reference", "en", "--candidate", "en", "--batches", "1,4"]
+    command += ["--data", str(FIXTURES / "en_train.txt"), "--passes", "1", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| texts | batch | reference tokens/s | candidate tokens/s | candidate slowdown |" in done.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["texts"], r["batch"]) for r in rows] == [
+        ("en_train.txt", 1),
+        ("en_train.txt", 4),
+        ("en_train.txt (documents)", 1),
+        ("en_train.txt (documents)", 4),
+    ]
+    assert all(r["reference_tokens_per_s"] > 0 and r["candidate_tokens_per_s"] > 0 for r in rows)
+    assert all(0.2 < r["slowdown"] < 5 for r in rows)
