@@ -147,6 +147,7 @@ def section_ceiling(args: argparse.Namespace, en: Texts, report: dict) -> list[s
     square = ceiling.matmul_flops(1024, 1024, 1024)
     h = tagger.model.config.hidden_size
     recurrent = ceiling.matmul_flops(256, h, 4 * h)  # one LSTM step at batch 256
+    enc = {"cnn": "CNN", "lstm": "BiLSTM"}.get(tagger.model.features.char_encoder, "encoder")
     model_tps = model_only_tokens_per_s(tagger, en, 256, args.passes)
     e2e = next((s["tokens_per_s"] for s in report.get("inprocess", [])
                 if s["system"] == "ours" and s["batch"] == 256 and s["corpus"] == en.name), None)
@@ -157,7 +158,7 @@ def section_ceiling(args: argparse.Namespace, en: Texts, report: dict) -> list[s
     lines = ["## Ceiling (FLOPs counted from the configuration; multiply-add = 2)", "",
              "| figure | value |", "|---|---:|",
              f"| FLOPs per token: word BiLSTM | {count.word_lstm / 1e6:.3f} M |",
-             f"| FLOPs per token: char CNN ({chars_per_token:.1f} chars/token) | {count.char_encoder / 1e6:.3f} M |",
+             f"| FLOPs per token: char {enc} ({chars_per_token:.1f} chars/token) | {count.char_encoder / 1e6:.3f} M |",
              f"| FLOPs per token: emissions + CRF | {(count.emission + count.crf) / 1e6:.3f} M |",
              f"| FLOPs per token: total | {count.total / 1e6:.3f} M |",
              f"| matmul FLOP/s, 1024×1024×1024, {torch.get_num_threads()} threads | {square / 1e9:.1f} G |",

@@ -95,7 +95,8 @@ def main() -> None:
             return [model._char_features(b) for b in batches]
 
         same = all(torch.allclose(a, c, atol=1e-5) for a, c in zip(every(), distinct()))
-        rows.append(("char CNN", "every token occurrence", timed(every, args.passes), "each distinct token once",
+        encoder = f"char {model.features.char_encoder.upper()}"
+        rows.append((encoder, "every token occurrence", timed(every, args.passes), "each distinct token once",
                      timed(distinct, args.passes), f"same vectors: {same}"))
 
         # BiLSTM: packed sequences against two unidirectional runs over the padded batch.

@@ -1,6 +1,6 @@
 """Data-parallel training speed: seconds per epoch of 1 process against ``torchrun`` with 2 processes.
 
-Every run trains the shipped English architecture (``configs/en.toml``: GloVe, char CNN, BiLSTM 200)
+Every run trains the shipped English architecture (``configs/en.toml``: GloVe, char encoder, BiLSTM 200)
 on the same first ``--sentences`` sentences of CoNLL train (``train.max_train_sentences``; the data
 is read in place, never copied), one torch thread per process, for ``--epochs`` epochs. The epoch
 time is ``train_seconds`` from rank 0's ``metrics.jsonl`` (training only; dev evaluation excluded).
