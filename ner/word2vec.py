@@ -8,6 +8,8 @@ the model's embedding weights.
 
 from __future__ import annotations
 
+import logging
+import time
 import zlib
 from collections.abc import Sequence
 
@@ -16,6 +18,8 @@ import numpy as np
 WINDOW = 5
 EPOCHS = 5
 NEGATIVE = 5
+
+logger = logging.getLogger(__name__)
 
 
 def train_text_vectors(sequences: Sequence[Sequence[str]], dim: int, seed: int) -> dict[str, np.ndarray]:
@@ -27,9 +31,11 @@ def train_text_vectors(sequences: Sequence[Sequence[str]], dim: int, seed: int) 
         raise ImportError(
             "features.pretrained = 'train-text' needs gensim, in the training extra: pip install 'ner-service[train]'"
         ) from e
+    logging.getLogger("gensim").setLevel(logging.WARNING)  # its per-second progress lines drown the training log
     sentences = [list(s) for s in sequences if s]
     if not sentences:
         return {}
+    start = time.perf_counter()
     model = Word2Vec(
         sentences,
         vector_size=dim,
@@ -43,6 +49,8 @@ def train_text_vectors(sequences: Sequence[Sequence[str]], dim: int, seed: int) 
         hashfxn=_stable_hash,
     )
     vectors = model.wv
+    logger.info("word2vec (dim %d) on %d training sequences: %d items in %.0f s",
+                dim, len(sentences), len(vectors.index_to_key), time.perf_counter() - start)
     return {word: np.array(vectors[word], dtype=np.float32) for word in vectors.index_to_key}
 
 
