@@ -11,6 +11,7 @@ from typing import Any
 
 _LANGUAGES = {"en": "English", "zh": "Chinese"}
 _EXAMPLES = {"en": "Angela Merkel visited Paris.", "zh": "张三在北京大学工作。"}
+_CHAR_ENCODERS = {"cnn": "CNN", "lstm": "BiLSTM"}
 
 # What the model's own design implies for each language, whatever data it was trained on.
 _DESIGN_LIMITS = {
@@ -36,7 +37,7 @@ def _inputs(features: dict[str, Any]) -> str:
     unit = "character" if features["lang"] == "zh" else "word"
     parts = [f"{unit} embeddings"]
     if features.get("char_encoder", "none") != "none":
-        parts.append(f"a character {features['char_encoder'].upper()}")
+        parts.append(f"a character {_CHAR_ENCODERS.get(features['char_encoder'], features['char_encoder'])}")
     if features.get("casing_dim"):
         parts.append("a casing feature")
     if features.get("bigram_dim"):
