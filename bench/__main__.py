@@ -22,6 +22,7 @@ import torch
 from bench import ceiling, inprocess, rest, training
 from bench.corpora import Texts, load_texts
 from bench.peer import load_spacy_ner
+from ner.config import CHAR_ENCODER_NAMES
 from ner.pipeline import Tagger, _length_batches
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -147,7 +148,7 @@ def section_ceiling(args: argparse.Namespace, en: Texts, report: dict) -> list[s
     square = ceiling.matmul_flops(1024, 1024, 1024)
     h = tagger.model.config.hidden_size
     recurrent = ceiling.matmul_flops(256, h, 4 * h)  # one LSTM step at batch 256
-    enc = {"cnn": "CNN", "lstm": "BiLSTM"}.get(tagger.model.features.char_encoder, "encoder")
+    enc = CHAR_ENCODER_NAMES[tagger.model.features.char_encoder]
     model_tps = model_only_tokens_per_s(tagger, en, 256, args.passes)
     e2e = next((s["tokens_per_s"] for s in report.get("inprocess", [])
                 if s["system"] == "ours" and s["batch"] == 256 and s["corpus"] == en.name), None)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from bench.corpora import load_texts
+from ner.config import CHAR_ENCODER_NAMES
 from ner.conll import read_conll
 from ner.crf import ConstrainedCRF
 from ner.evaluate import evaluate_sentences
@@ -95,7 +96,7 @@ def main() -> None:
             return [model._char_features(b) for b in batches]
 
         same = all(torch.allclose(a, c, atol=1e-5) for a, c in zip(every(), distinct()))
-        encoder = f"char {model.features.char_encoder.upper()}"
+        encoder = f"char {CHAR_ENCODER_NAMES[model.features.char_encoder]}"
         rows.append((encoder, "every token occurrence", timed(every, args.passes), "each distinct token once",
                      timed(distinct, args.passes), f"same vectors: {same}"))
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ner.config import CHAR_ENCODER_NAMES
+
 _LANGUAGES = {"en": "English", "zh": "Chinese"}
 _EXAMPLES = {"en": "Angela Merkel visited Paris.", "zh": "张三在北京大学工作。"}
-_CHAR_ENCODERS = {"cnn": "CNN", "lstm": "BiLSTM"}
 
 # What the model's own design implies for each language, whatever data it was trained on.
 _DESIGN_LIMITS = {
@@ -37,7 +38,7 @@ def _inputs(features: dict[str, Any]) -> str:
     unit = "character" if features["lang"] == "zh" else "word"
     parts = [f"{unit} embeddings"]
     if features.get("char_encoder", "none") != "none":
-        parts.append(f"a character {_CHAR_ENCODERS.get(features['char_encoder'], features['char_encoder'])}")
+        parts.append(f"a character {CHAR_ENCODER_NAMES[features['char_encoder']]}")
     if features.get("casing_dim"):
         parts.append("a casing feature")
     if features.get("bigram_dim"):

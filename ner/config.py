@@ -16,6 +16,9 @@ from typing import Any, Literal, get_args, get_type_hints
 
 Lang = Literal["en", "zh"]
 
+# How cards, reports and benchmarks name each features.char_encoder.
+CHAR_ENCODER_NAMES: dict[str, str] = {"cnn": "CNN", "lstm": "BiLSTM", "none": "none"}
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
