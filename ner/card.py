@@ -139,8 +139,9 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}), "
         f"char encoder {features['char_encoder']}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
-        f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}, "
-        f"word dropout {model['word_dropout']}; CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
+        f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
+        f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}; "
+        "CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
     ]
     if "train_seconds" in metrics:
         lines += ["", f"Training time to this checkpoint: {metrics['train_seconds']:.0f} s of training epochs."]

@@ -61,6 +61,7 @@ class ModelConfig:
     num_layers: int = 1
     dropout: float = 0.5  # on the token representation and on the BiLSTM output
     word_dropout: float = 0.05  # probability of replacing a word id by <unk> while training
+    locked_dropout: bool = False  # one dropout mask per sentence, shared by every token (variational dropout)
 
     def __post_init__(self) -> None:
         if self.hidden_size <= 0 or self.num_layers <= 0:
@@ -82,6 +83,7 @@ class TrainConfig:
     lr_decay: float = 0.05  # lr / (1 + lr_decay * epoch)
     weight_decay: float = 1e-8
     clip: float = 5.0  # max gradient norm; 0 turns clipping off
+    freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default

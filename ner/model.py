@@ -21,6 +21,22 @@ from ner.lexicon import LEXICON_SIZE, SOFTWORD_TAGS
 from ner.tags import allowed_transitions
 
 
+class LockedDropout(nn.Module):
+    """Dropout with one mask per sentence, shared by all its tokens (Gal & Ghahramani 2016): a feature
+    dropped for one token is dropped for the whole sequence, so the BiLSTM cannot lean on its neighbours."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (B, T, D); unchanged outside training."""
+        if not self.training or self.p == 0:
+            return x
+        mask = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - self.p)
+        return x * mask / (1 - self.p)
+
+
 class CharCNN(nn.Module):
     """Character embeddings → 1-D convolution (width 3) → max over each token's characters."""
 
@@ -158,7 +174,7 @@ class BiLstmCrf(nn.Module):
         )
         dim += features.softword_dim
         dim += LEXICON_SIZE if features.lexicon else 0
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(
             dim,
             config.hidden_size,

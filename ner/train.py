@@ -130,10 +130,21 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> lis
 
 def _optimizer(model: BiLstmCrf, config: Config) -> torch.optim.Optimizer:
     t = config.train
+    params = [p for p in model.parameters() if p.requires_grad]  # frozen tables stay out
     if t.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+        return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
     cls = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
-    return cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    return cls(params, lr=t.lr, weight_decay=t.weight_decay)
+
+
+def _freeze_pretrained(model: BiLstmCrf, config: Config) -> None:
+    """Stop training the tables that start from pretrained vectors: the word table (GloVe, or the
+    train-text vectors) and, with train-text vectors, the bigram table."""
+    if config.features.pretrained == "none":
+        raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
+    model.word_embed.weight.requires_grad_(False)
+    if config.features.pretrained == "train-text" and model.bigram_embed is not None:
+        model.bigram_embed.weight.requires_grad_(False)
 
 
 def _load_data(
@@ -240,6 +251,8 @@ def train(
     if self_trained and model.bigram_embed is not None and featurizer.bigrams is not None:
         bigram_table = train_text_vectors([bigram_keys(s) for s in token_lists], config.features.bigram_dim, t.seed)
         _init_embeddings(model.bigram_embed, featurizer.bigrams.items, bigram_table, rescale=True)
+    if t.freeze_pretrained:
+        _freeze_pretrained(model, config)
     logger.info(
         "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",
         n_train,

@@ -161,3 +161,45 @@ def test_bilstm_padded_equals_the_packed_lstm_with_gradients(layers: int) -> Non
     # A batch without padding takes the one-call path, with the same result.
     full = torch.ones(4, 7, dtype=torch.bool)
     assert torch.allclose(bilstm_padded(lstm, x, full), lstm(x)[0])
+
+
+def test_locked_dropout_shares_one_mask_across_the_sentence() -> None:
+    from ner.model import LockedDropout
+
+    torch.manual_seed(0)
+    drop = LockedDropout(0.5)
+    x = torch.ones(3, 7, 20)
+    y = drop(x)
+    assert torch.equal(y, y[:, :1, :].expand_as(y)), "every token of a sentence gets the same mask"
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    assert not torch.equal(y[0], y[1]), "sentences get their own masks"
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_locked_dropout_model_trains() -> None:
+    torch.manual_seed(0)
+    model, featurizer = _build("en", ["model.locked_dropout=true", "model.dropout=0.3"], SENTENCES)
+    assert type(model.dropout).__name__ == "LockedDropout"
+    tags = [[0] * len(s) for s in SENTENCES]
+    loss = model.loss(featurizer.collate([featurizer.encode(s) for s in SENTENCES], tags))
+    loss.backward()
+    assert torch.isfinite(loss) and model.emit.weight.grad is not None
+
+
+def test_freeze_pretrained_keeps_the_embedding_table_and_trains_the_rest() -> None:
+    from ner.train import _freeze_pretrained, _optimizer
+
+    torch.manual_seed(0)
+    model, featurizer = _build("en", [], SENTENCES)
+    config = load_config("en", overrides=["train.freeze_pretrained=true", "train.optimizer=adam"])
+    _freeze_pretrained(model, config)
+    optimizer = _optimizer(model, config)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    tags = [[0] * len(s) for s in SENTENCES]
+    model.loss(featurizer.collate([featurizer.encode(s) for s in SENTENCES], tags)).backward()
+    optimizer.step()
+    after = dict(model.named_parameters())
+    assert torch.equal(after["word_embed.weight"], before["word_embed.weight"])
+    assert not torch.equal(after["emit.weight"], before["emit.weight"])
+    with pytest.raises(ValueError, match="freeze_pretrained needs features.pretrained"):
+        _freeze_pretrained(model, load_config("en", overrides=["features.pretrained=none"]))
