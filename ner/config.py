@@ -107,6 +107,10 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self) -> None:
+        if self.train.freeze_pretrained and self.features.pretrained == "none":
+            raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

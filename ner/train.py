@@ -139,9 +139,7 @@ def _optimizer(model: BiLstmCrf, config: Config) -> torch.optim.Optimizer:
 
 def _freeze_pretrained(model: BiLstmCrf, config: Config) -> None:
     """Stop training the tables that start from pretrained vectors: the word table (GloVe, or the
-    train-text vectors) and, with train-text vectors, the bigram table."""
-    if config.features.pretrained == "none":
-        raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
+    train-text vectors) and, with train-text vectors, the bigram table (``Config`` checks there are some)."""
     model.word_embed.weight.requires_grad_(False)
     if config.features.pretrained == "train-text" and model.bigram_embed is not None:
         model.bigram_embed.weight.requires_grad_(False)

@@ -202,4 +202,4 @@ def test_freeze_pretrained_keeps_the_embedding_table_and_trains_the_rest() -> No
     assert torch.equal(after["word_embed.weight"], before["word_embed.weight"])
     assert not torch.equal(after["emit.weight"], before["emit.weight"])
     with pytest.raises(ValueError, match="freeze_pretrained needs features.pretrained"):
-        _freeze_pretrained(model, load_config("en", overrides=["features.pretrained=none"]))
+        load_config("en", overrides=["train.freeze_pretrained=true", "features.pretrained=none"])
