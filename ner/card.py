@@ -137,7 +137,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         "## Architecture",
         "",
         f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}), "
-        f"char encoder {features['char_encoder']}, casing {features['casing_dim']}d, "
+        f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
         f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}; "
