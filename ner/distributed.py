@@ -80,7 +80,9 @@ class World:
         """
         if not self.distributed:
             return model
-        net = _DataParallelLoss(_LossOf(model))
+        # Buffers (the CRF's transition masks, the fixed pretrained word rows) are constants built
+        # identically on every rank: broadcasting them at every step would only cost time.
+        net = _DataParallelLoss(_LossOf(model), broadcast_buffers=False)
         torch.manual_seed(seed + self.rank)
         return net
 

@@ -85,9 +85,15 @@ class Featurizer:
         words: Vocab,
         chars: Vocab | None = None,
         bigrams: Vocab | None = None,
+        fixed_words: int = 0,
     ) -> None:
+        """``fixed_words``: how many word ids, the last ones, are pretrained words never seen in
+        training, whose vectors the model keeps fixed."""
+        if not 0 <= fixed_words < len(words) - 1:
+            raise ValueError(f"fixed_words must lie in [0, {len(words) - 1}), got {fixed_words}")
         self.config = config
         self.words = words
+        self.fixed_words = fixed_words
         self.chars = chars
         self.bigrams = bigrams
         if config.char_encoder != "none" and chars is None:
@@ -107,16 +113,18 @@ class Featurizer:
         cls, config: FeatureConfig, sentences: Sequence[Sequence[str]], pretrained_words: Sequence[str] = ()
     ) -> Featurizer:
         """Vocabularies from training sentences, the word vocabulary extended by ``pretrained_words``
-        (already in lookup form) so unseen words keep their pretrained vectors."""
+        (already in lookup form) so unseen words keep their pretrained vectors: those come last, as
+        the featurizer's ``fixed_words``."""
         word_counts = Counter(word_key(t, config) for s in sentences for t in s)
         words = Vocab.build(word_counts, min_count=config.word_min_count, extra=pretrained_words)
+        trained = len(Vocab.build(word_counts, min_count=config.word_min_count))
         chars = bigrams = None
         if config.char_encoder != "none":
             chars = Vocab.build(Counter(c for s in sentences for t in s for c in t))
         if config.bigram_dim:
             counts = Counter(b for s in sentences for b in bigram_keys(s))
             bigrams = Vocab.build(counts, min_count=config.bigram_min_count, max_size=config.bigram_max_size)
-        return cls(config, words, chars, bigrams)
+        return cls(config, words, chars, bigrams, fixed_words=len(words) - trained)
 
     def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """(word id, casing id, character ids) of one token; casing and characters 0/() when unused."""

@@ -245,19 +245,25 @@ def train(
     featurizer = Featurizer.build(config.features, token_lists, pretrained_keys)
     model = BiLstmCrf.for_featurizer(featurizer, config.model, labels)
     self_trained = config.features.pretrained == "train-text"
-    found = _init_embeddings(model.word_embed, featurizer.words.items, table, rescale=self_trained)
+    trained_words = featurizer.words.items[: len(featurizer.words) - featurizer.fixed_words]
+    found = _init_embeddings(model.word_embed, trained_words, table, rescale=self_trained)
+    if featurizer.fixed_words:  # pretrained words unseen in training: their vectors, fixed and in int8
+        fixed = featurizer.words.items[len(trained_words) :]
+        model.set_fixed_words(torch.from_numpy(np.stack([table[key] for key in fixed])))
     if self_trained and model.bigram_embed is not None and featurizer.bigrams is not None:
         bigram_table = train_text_vectors([bigram_keys(s) for s in token_lists], config.features.bigram_dim, t.seed)
         _init_embeddings(model.bigram_embed, featurizer.bigrams.items, bigram_table, rescale=True)
     if t.freeze_pretrained:
         _freeze_pretrained(model, config)
     logger.info(
-        "%d train / %d dev sentences, %d labels, %d words (%d pretrained), %d parameters",
+        "%d train / %d dev sentences, %d labels, %d words (%d trained from pretrained vectors, %d fixed "
+        "pretrained), %d parameters",
         n_train,
         len(dev_sents),
         len(labels),
         len(featurizer.words),
         found,
+        featurizer.fixed_words,
         sum(p.numel() for p in model.parameters()),
     )
     net = world.wrap(model, t.seed)  # the model itself in one process
