@@ -2,7 +2,8 @@
 
     python scripts/ablate.py configs/ablations/en.toml --data ../shared/data --out runs/ablate-en --jobs 2
 
-A plan (TOML) names the base config, the language, the train and dev files (relative to ``--data``),
+A plan (TOML) names the base config (optional: without it, runs start from ``ner train``'s
+defaults), the language, the train and dev files (relative to ``--data``),
 the protocol overrides every run gets (e.g. fewer epochs), the seeds, and the variants, each a list
 of ``section.key=value`` overrides on top::
 
@@ -53,14 +54,9 @@ def plan_runs(plan: dict, data: Path, out: Path, only: set[str] | None) -> list[
                 continue
             run_out = out / variant / f"seed-{seed}"
             sets = [*plan.get("protocol", []), *overrides, f"train.seed={seed}", "train.threads=1"]
-            command = [
-                str(Path(sys.executable).with_name("ner")),
-                "train",
-                "--config",
-                plan["base"],
-                "--lang",
-                plan["lang"],
-            ]
+            command = [str(Path(sys.executable).with_name("ner")), "train", "--lang", plan["lang"]]
+            if plan.get("base"):  # without one, the variants start from ner train's own defaults
+                command += ["--config", plan["base"]]
             command += ["--train", str(data / plan["train"]), "--out", str(run_out), "--overwrite"]
             if plan.get("dev"):
                 command += ["--dev", str(data / plan["dev"])]

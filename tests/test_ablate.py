@@ -82,3 +82,18 @@ def test_failing_run_names_its_log(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "broken seed 1 failed" in proc.stderr and "train.log" in proc.stderr
     assert "hidden_size" in (tmp_path / "runs" / "broken" / "seed-1" / "train.log").read_text()
+
+
+def test_plan_without_base_starts_from_ner_train_defaults(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.toml"
+    sets = json.dumps([*(s for s in TINY if not s.startswith("train.seed")), "train.epochs=1"])
+    lines = ['lang = "en"', f"train = {json.dumps(EN_TRAIN.name)}", f"protocol = {sets}", "seeds = [3]"]
+    plan.write_text("\n".join([*lines, "[variants]", "defaults = []"]) + "\n")
+    out = tmp_path / "runs"
+    proc = _ablate(plan, out, "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "defaults" / "seed-3" / "result.json").read_text())
+    assert "--config" not in result["command"] and "--dev" not in result["command"]
+    config = json.loads((out / "defaults" / "seed-3" / "model" / "config.json").read_text())
+    assert config["train"]["seed"] == 3 and config["train"]["epochs"] == 1
+    assert config["data"]["dev"]["held_out_from_train"] == 0.05, "no dev file: part of train held out"
