@@ -1,0 +1,76 @@
+"""Entity F1 split by whether an entity's words occur in the training file (Augenstein et al., 2017).
+
+    python scripts/unseen_entities.py --train ../shared/data/conll2003/train.txt \
+        --data ../shared/data/conll2003/dev.txt --model en --model runs/en/model
+
+An entity (gold or predicted) is *unseen* when at least one of its words, in the model's lookup form
+(lower-cased, digits as 0), never occurs in the training file, and *seen* otherwise, so the groups are
+the same for every model trained on that file. Precision, recall and F1 are computed within each group
+with strict matching (exact span and type); ``covered`` is the share of unseen gold entities whose
+unseen words all have a vector in the model (a pretrained row rather than ``<unk>``).
+Prints one JSON line per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Sequence
+
+from seqeval.metrics.sequence_labeling import get_entities
+
+from ner import checkpoint
+from ner.conll import read_conll
+from ner.evaluate import predict_sequences
+from ner.features import Featurizer
+
+
+def _entities(tags: Sequence[Sequence[str]]) -> set[tuple[int, str, int, int]]:
+    """(sequence, type, first token, last token) of every entity in BIOES tag sequences."""
+    return {(i, label, start, end) for i, seq in enumerate(tags) for label, start, end in get_entities(list(seq))}
+
+
+def _unseen_words(
+    entity: tuple[int, str, int, int], tokens: Sequence[Sequence[str]], seen: set[str], f: Featurizer
+) -> list[str]:
+    """The words of an entity, in lookup form, that the training file never has."""
+    i, _, start, end = entity
+    return [k for k in (f.word_key(t) for t in tokens[i][start : end + 1]) if k not in seen]
+
+
+def breakdown(model_path: str, train_path: str, data_path: str) -> dict:
+    """Scores of one model on ``data_path`` for entities seen and unseen in ``train_path``."""
+    model, featurizer, _ = checkpoint.load(model_path)
+    seen = {featurizer.word_key(t) for s in read_conll(train_path).sentences for t in s.tokens}
+    sequences, predicted = predict_sequences(model, featurizer, read_conll(data_path).sentences)
+    tokens = [s.tokens for s in sequences]
+    gold, pred = _entities([s.tags for s in sequences]), _entities(predicted)
+    groups: dict[str, dict] = {}
+    for name, unseen in (("seen", False), ("unseen", True)):
+        g = {e for e in gold if bool(_unseen_words(e, tokens, seen, featurizer)) == unseen}
+        p = {e for e in pred if bool(_unseen_words(e, tokens, seen, featurizer)) == unseen}
+        tp = len(g & p)
+        precision = tp / len(p) if p else 0.0
+        recall = tp / len(g) if g else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        groups[name] = {"gold": len(g), "predicted": len(p), "precision": precision, "recall": recall, "f1": f1}
+    unseen_gold = [words for words in (_unseen_words(e, tokens, seen, featurizer) for e in gold) if words]
+    covered = sum(all(k in featurizer.words for k in words) for words in unseen_gold)
+    groups["unseen"]["covered"] = covered / len(unseen_gold) if unseen_gold else 0.0
+    return {"model": model_path, "data": data_path, "groups": groups}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", required=True, help="the training file whose words count as seen")
+    parser.add_argument("--data", required=True, help="gold file to score")
+    parser.add_argument("--model", action="append", required=True, help="model name or checkpoint (repeatable)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for path in args.model:
+        print(json.dumps(breakdown(path, args.train, args.data)))
+
+
+if __name__ == "__main__":
+    main()
