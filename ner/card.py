@@ -21,8 +21,9 @@ _DESIGN_LIMITS = {
         "very differently (URLs, hashtags, emoji, code) gets unreliable boundaries.",
         "Case is a feature (casing embedding and a character encoder that sees the original case): all-caps "
         "or all-lowercase text, such as headlines or chat, is tagged less accurately.",
-        "Word vectors are lower-cased GloVe 6B 50d rows kept inside the checkpoint; words missing from both "
-        "the training data and GloVe's vocabulary share one unknown vector.",
+        "Word vectors start from lower-cased GloVe 6B 50d rows kept inside the checkpoint: words seen in "
+        "training are fine-tuned, the other GloVe words keep their GloVe vector (stored in int8), and words "
+        "missing from both the training data and the carried GloVe rows share one unknown vector.",
     ],
     "zh": [
         "One token per character; features include jieba's segmentation and dictionary matches "
@@ -132,6 +133,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         "Sentences longer than 250 tokens are cut into pieces before tagging; an entity across a cut is split."
     )
     lines += [f"- {item}" for item in limits]
+    swap = f", pretrained swap {model['pretrained_swap']}" if model.get("pretrained_swap") else ""
     lines += [
         "",
         "## Architecture",
@@ -140,7 +142,8 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
-        f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}; "
+        f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}"
+        f"{swap}; "
         "CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
     ]
     if "train_seconds" in metrics:

@@ -164,6 +164,9 @@ class BiLstmCrf(nn.Module):
         if num_fixed_words:  # registered only when used: checkpoints without them load as before
             self.register_buffer("fixed_words", torch.zeros(num_fixed_words, features.word_dim, dtype=torch.int8))
             self.register_buffer("fixed_words_scale", torch.zeros(num_fixed_words, 1))
+        # The trained rows' pretrained vectors, for model.pretrained_swap (training only: never saved).
+        self.register_buffer("original_words", None, persistent=False)
+        self.register_buffer("original_words_found", None, persistent=False)
         dim = features.word_dim
         self.char_encoder: nn.Module | None = None
         if features.char_encoder != "none":
@@ -218,13 +221,30 @@ class BiLstmCrf(nn.Module):
         self.fixed_words.copy_(torch.round(vectors / scale).to(torch.int8))
         self.fixed_words_scale.copy_(scale)
 
+    def set_original_words(self, vectors: torch.Tensor, has_vector: torch.Tensor) -> None:
+        """Keep the pretrained vectors the trained rows started from, (trained rows, word_dim), with
+        ``has_vector`` (trained rows,) bool marking rows that had one, for ``model.pretrained_swap``. Held
+        in a buffer that checkpoints leave out: only training reads it."""
+        rows = self.word_embed.num_embeddings
+        if vectors.shape != (rows, self.features.word_dim) or has_vector.shape != (rows,):
+            raise ValueError(f"expected original vectors for the {rows} trained rows")
+        self.original_words = vectors.to(self.word_embed.weight.dtype).clone()
+        self.original_words_found = has_vector.to(torch.bool).clone()
+
     def word_vectors(self, words: torch.Tensor) -> torch.Tensor:
         """The vector of each word id, (..., word_dim): a trained row of ``word_embed``, or for the last
-        ``num_fixed_words`` ids their fixed pretrained vector (no gradient reaches those)."""
-        if not self.num_fixed_words:
-            return self.word_embed(words)
+        ``num_fixed_words`` ids their fixed pretrained vector (no gradient reaches those). While training
+        with ``model.pretrained_swap``, that share of the trained rows' occurrences read the pretrained
+        vector the row started from instead (see :meth:`set_original_words`)."""
         trained_rows = self.word_embed.num_embeddings
-        trained = self.word_embed(words.clamp(max=trained_rows - 1))
+        in_table = words.clamp(max=trained_rows - 1)
+        trained = self.word_embed(in_table)
+        if self.training and self.config.pretrained_swap and self.original_words is not None:
+            swap = torch.rand(words.shape, device=words.device) < self.config.pretrained_swap
+            swap &= self.original_words_found[in_table] & (words < trained_rows)
+            trained = torch.where(swap.unsqueeze(-1), self.original_words[in_table], trained)
+        if not self.num_fixed_words:
+            return trained
         rows = (words - trained_rows).clamp(min=0)
         fixed = self.fixed_words[rows].to(trained.dtype) * self.fixed_words_scale[rows]
         return torch.where((words >= trained_rows).unsqueeze(-1), fixed, trained)

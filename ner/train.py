@@ -250,6 +250,9 @@ def train(
     if featurizer.fixed_words:  # pretrained words unseen in training: their vectors, fixed and in int8
         fixed = featurizer.words.items[len(trained_words) :]
         model.set_fixed_words(torch.from_numpy(np.stack([table[key] for key in fixed])))
+    if config.model.pretrained_swap:
+        found_rows = torch.tensor([i > 0 and key in table for i, key in enumerate(trained_words)])
+        model.set_original_words(model.word_embed.weight.detach(), found_rows)  # as initialised: pretrained rows
     if self_trained and model.bigram_embed is not None and featurizer.bigrams is not None:
         bigram_table = train_text_vectors([bigram_keys(s) for s in token_lists], config.features.bigram_dim, t.seed)
         _init_embeddings(model.bigram_embed, featurizer.bigrams.items, bigram_table, rescale=True)

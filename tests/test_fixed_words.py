@@ -102,3 +102,36 @@ def test_training_keeps_glove_vectors_of_unseen_words_fixed(tmp_path: Path) -> N
     ids = torch.tensor([featurizer.words[w] for w in fixed])
     expected = torch.stack([glove[w] for w in fixed])
     assert ((model.word_vectors(ids) - expected).abs() <= expected.abs().amax(dim=1, keepdim=True) / 254 + 1e-6).all()
+
+
+def test_pretrained_swap_feeds_training_words_their_original_vectors_while_training_only() -> None:
+    torch.manual_seed(0)
+    config = load_config(
+        "en",
+        overrides=[
+            "features.pretrained=train-text",
+            "features.word_dim=12",
+            "model.hidden_size=8",
+            "model.pretrained_swap=0.99",
+        ],
+    )
+    featurizer = Featurizer.build(config.features, SENTENCES, EXTRA)
+    model = BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"]))
+    rows = model.word_embed.num_embeddings
+    original = torch.randn(rows, 12)
+    found = torch.tensor([featurizer.words.items[i] in ("paris", "angela") for i in range(rows)])
+    model.set_original_words(original, found)
+    ids = torch.tensor([featurizer.words[w] for w in ("paris", "angela", "hi")] * 50)
+    model.train()
+    got = model.word_vectors(ids).detach()
+    paris, angela, hi = got[0::3], got[1::3], got[2::3]
+    swapped = (paris == original[featurizer.words["paris"]]).all(dim=1)
+    assert 0.9 < swapped.float().mean() < 1.0, "about 99% of occurrences read the original vector"
+    assert (angela == original[featurizer.words["angela"]]).all(dim=1).float().mean() > 0.9
+    assert torch.equal(hi, model.word_embed.weight[featurizer.words["hi"]].detach().expand_as(hi)), "no original"
+    model.eval()
+    assert torch.equal(model.word_vectors(ids), model.word_embed(ids).detach()), "never at inference"
+    assert "original_words" not in model.state_dict(), "training-only: checkpoints leave it out"
+
+    with pytest.raises(ValueError, match="pretrained_swap needs features.pretrained"):
+        load_config("en", overrides=["model.pretrained_swap=0.2", "features.pretrained=none"])
