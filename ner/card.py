@@ -134,11 +134,13 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     )
     lines += [f"- {item}" for item in limits]
     swap = f", pretrained swap {model['pretrained_swap']}" if model.get("pretrained_swap") else ""
+    glove = features["pretrained"] == "glove-6b-50d" and "pretrained_max_words" in features
+    carried = f", the {features['pretrained_max_words']:,} most frequent words carried" if glove else ""
     lines += [
         "",
         "## Architecture",
         "",
-        f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}), "
+        f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}{carried}), "
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
