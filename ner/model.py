@@ -237,7 +237,7 @@ class BiLstmCrf(nn.Module):
         with ``model.pretrained_swap``, that share of the trained rows' occurrences read the pretrained
         vector the row started from instead (see :meth:`set_original_words`)."""
         trained_rows = self.word_embed.num_embeddings
-        in_table = words.clamp(max=trained_rows - 1)
+        in_table = words.clamp(max=trained_rows - 1) if self.num_fixed_words else words
         trained = self.word_embed(in_table)
         if self.training and self.config.pretrained_swap and self.original_words is not None:
             swap = torch.rand(words.shape, device=words.device) < self.config.pretrained_swap

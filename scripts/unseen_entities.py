@@ -46,16 +46,17 @@ def breakdown(model_path: str, train_path: str, data_path: str) -> dict:
     sequences, predicted = predict_sequences(model, featurizer, read_conll(data_path).sentences)
     tokens = [s.tokens for s in sequences]
     gold, pred = _entities([s.tags for s in sequences]), _entities(predicted)
+    unseen_of = {e: _unseen_words(e, tokens, seen, featurizer) for e in gold | pred}
     groups: dict[str, dict] = {}
     for name, unseen in (("seen", False), ("unseen", True)):
-        g = {e for e in gold if bool(_unseen_words(e, tokens, seen, featurizer)) == unseen}
-        p = {e for e in pred if bool(_unseen_words(e, tokens, seen, featurizer)) == unseen}
+        g = {e for e in gold if bool(unseen_of[e]) == unseen}
+        p = {e for e in pred if bool(unseen_of[e]) == unseen}
         tp = len(g & p)
         precision = tp / len(p) if p else 0.0
         recall = tp / len(g) if g else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         groups[name] = {"gold": len(g), "predicted": len(p), "precision": precision, "recall": recall, "f1": f1}
-    unseen_gold = [words for words in (_unseen_words(e, tokens, seen, featurizer) for e in gold) if words]
+    unseen_gold = [unseen_of[e] for e in gold if unseen_of[e]]
     covered = sum(all(k in featurizer.words for k in words) for words in unseen_gold)
     groups["unseen"]["covered"] = covered / len(unseen_gold) if unseen_gold else 0.0
     return {"model": model_path, "data": data_path, "groups": groups}
