@@ -83,8 +83,9 @@ class TrainConfig:
     epochs: int = 50
     patience: int = 10  # stop after this many epochs without a better dev F1
     batch_size: int = 16
-    # Adam over SGD: on 5,000 CoNLL sentences run to convergence it ends higher on every seed and stops in
-    # a third of the epochs (docs/ACCURACY.md); the shipped en config, on all 14k, keeps SGD
+    # Adam over SGD: on 5,000 CoNLL sentences run to convergence it ends higher on every seed, reaching its
+    # best in a third of SGD's epochs and stopping in about half (docs/ACCURACY.md); the shipped en config,
+    # on all 14k sentences, keeps SGD
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 0.002
     momentum: float = 0.9  # sgd only
