@@ -148,6 +148,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"{swap}; "
         "CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
     ]
+    training = config.get("train") if isinstance(config.get("train"), dict) else {}
+    if training.get("lm_weight"):
+        lines.append(
+            f"- trained with a neighbour-word language model beside the CRF (weight {training['lm_weight']}, "
+            f"{training.get('lm_vocab')} words; Rei 2017): training only, not part of the checkpoint"
+        )
     if "train_seconds" in metrics:
         lines += ["", f"Training time to this checkpoint: {metrics['train_seconds']:.0f} s of training epochs."]
     if config.get("command"):

@@ -94,6 +94,12 @@ class TrainConfig:
     clip: float = 5.0  # max gradient norm; 0 turns clipping off
     freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
+    # weight of an auxiliary objective: the BiLSTM's forward states predict the next word, its backward
+    # states the previous one (Rei 2017; ner/objective.py); training only, 0 is off. With Adam on 5,000 CoNLL
+    # sentences, 0.1 ends higher on every seed (docs/ACCURACY.md); Chinese turns it off (its bigram
+    # features show each character its successor)
+    lm_weight: float = 0.1
+    lm_vocab: int = 5000  # the most frequent training words the language model predicts; the rest are one class
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
@@ -108,6 +114,8 @@ class TrainConfig:
             raise ValueError("train.ema_decay must be in [0, 1)")
         if not 0.0 < self.dev_fraction < 1.0:
             raise ValueError("train.dev_fraction must be in (0, 1)")
+        if self.lm_weight < 0 or self.lm_vocab < 2:
+            raise ValueError("train.lm_weight must be at least 0 and train.lm_vocab at least 2")
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,16 @@ class Config:
             raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
         if self.model.pretrained_swap and self.features.pretrained == "none":
             raise ValueError("model.pretrained_swap needs features.pretrained: there are no pretrained vectors")
+        if self.train.lm_weight:
+            # A state must not have seen the word it predicts: a second layer's forward direction reads the
+            # first layer's backward one, and bigram, softword and lexicon features describe the next characters.
+            f = self.features
+            if self.model.num_layers != 1:
+                raise ValueError("train.lm_weight needs model.num_layers = 1 (set train.lm_weight=0 for more layers)")
+            if f.bigram_dim or f.softword_dim or f.lexicon:
+                raise ValueError(
+                    "train.lm_weight cannot be used with bigram, softword or lexicon features (set train.lm_weight=0)"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -159,7 +177,7 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "lexicon": True,
         },
         # Adam (the default) converged in a few epochs on MSRA's 48k sentences; SGD was far slower here.
-        "train": {"batch_size": 32, "patience": 8},
+        "train": {"batch_size": 32, "patience": 8, "lm_weight": 0.0},
     },
 }
 

@@ -277,14 +277,17 @@ class BiLstmCrf(nn.Module):
         # Inference is deterministic: encode each distinct token once and copy its vector to every occurrence.
         return self.char_encoder(batch.chars.unsqueeze(0))[0][batch.char_index]
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
-        """Per-token tag scores, (B, T, K). Padding never influences real tokens."""
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """The word BiLSTM's states, (B, T, H): the forward direction's first, then the backward's;
+        zeros at padding. Padding never influences real tokens."""
         x = self.dropout(self.represent(batch))  # (B, T, D)
         if type(self.lstm) is nn.LSTM:
-            h = bilstm_padded(self.lstm, x, batch.mask)  # (B, T, H)
-        else:  # int8-quantised: no float weights to run direction by direction
-            h = lstm_packed(self.lstm, x, batch.mask)
-        return self.emit(self.dropout(h))
+            return bilstm_padded(self.lstm, x, batch.mask)
+        return lstm_packed(self.lstm, x, batch.mask)  # int8-quantised: no float weights to run per direction
+
+    def emissions(self, batch: Batch, states: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-token tag scores, (B, T, K), from the BiLSTM ``states`` of ``batch`` (encoded here if not given)."""
+        return self.emit(self.dropout(self.encode(batch) if states is None else states))
 
     def quantized(self) -> BiLstmCrf:
         """A copy for CPU inference with the word BiLSTM's weights in int8 (PyTorch dynamic quantisation).
@@ -301,11 +304,11 @@ class BiLstmCrf(nn.Module):
             copy = quantize_dynamic(nn.Sequential(self), {nn.LSTM}, dtype=torch.qint8)[0]
         return copy.eval()
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold tags per sentence."""
+    def loss(self, batch: Batch, states: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags per sentence (``states``: as for :meth:`emissions`)."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        return self.crf.nll(self.emissions(batch), batch.tags, batch.mask)
+        return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
 
     @torch.inference_mode()
     def decode(self, batch: Batch) -> list[list[int]]:

@@ -32,6 +32,7 @@ from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
 from ner.features import Encoded, Featurizer, bigram_keys, pack_sentences, word_key
 from ner.model import BiLstmCrf
+from ner.objective import TrainingObjective
 from ner.progress import TrainingMonitor
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
@@ -128,7 +129,8 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> lis
     return batches
 
 
-def _optimizer(model: BiLstmCrf, config: Config) -> torch.optim.Optimizer:
+def _optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
+    """The optimiser of ``model``'s trainable parameters (the tagger, or the whole training objective)."""
     t = config.train
     params = [p for p in model.parameters() if p.requires_grad]  # frozen tables stay out
     if t.optimizer == "sgd":
@@ -164,7 +166,8 @@ def _load_data(
 
 
 def _train_epoch(
-    model: BiLstmCrf,
+    model: torch.nn.Module,
+    tagger: BiLstmCrf,
     featurizer: Featurizer,
     examples: Sequence[tuple[Encoded, list[int]]],
     batches: Sequence[list[int]],
@@ -174,7 +177,9 @@ def _train_epoch(
     progress: bool | None,
     desc: str,
 ) -> float:
-    """One pass over ``batches`` of example indices; returns the summed loss per sequence."""
+    """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
+    the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``averaged`` follows
+    ``tagger``'s weights."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
@@ -187,7 +192,7 @@ def _train_epoch(
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         if averaged is not None:
-            averaged.update_parameters(model)
+            averaged.update_parameters(tagger)
         total_loss += loss.item() * len(idx)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     return total_loss
@@ -269,9 +274,10 @@ def train(
         featurizer.fixed_words,
         sum(p.numel() for p in model.parameters()),
     )
-    net = world.wrap(model, t.seed)  # the model itself in one process
+    objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab)
+    net = world.wrap(objective, t.seed)  # the objective itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
-    optimizer = _optimizer(model, config)
+    optimizer = _optimizer(objective, config)
     # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
     averaged = (
         torch.optim.swa_utils.AveragedModel(
@@ -317,6 +323,7 @@ def train(
         bar = progress if world.is_main else False
         total_loss = _train_epoch(
             net,
+            model,
             featurizer,
             examples,
             batches,

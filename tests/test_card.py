@@ -31,3 +31,11 @@ def test_card_of_a_fresh_run_says_what_it_lacks(tiny_en: TrainResult) -> None:
     held_out = {**config, "metrics": {**config["metrics"], "held_out": {"test.txt": config["metrics"]["dev"]}}}
     with_held_out = model_card(held_out, "tiny")
     assert "## Scores on held-out data: test.txt" in with_held_out and "No held-out score" not in with_held_out
+
+
+def test_card_names_the_language_model_only_when_training_used_one(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert config["train"]["lm_weight"] == 0.1, "the English default"
+    assert "neighbour-word language model beside the CRF (weight 0.1, 5000 words" in model_card(config, "tiny")
+    without = {**config, "train": {**config["train"], "lm_weight": 0.0}}
+    assert "language model" not in model_card(without, "tiny")

@@ -1,0 +1,101 @@
+"""What training minimises: the tagger's CRF loss, plus an optional neighbour-word language model.
+
+The language-modelling objective follows Rei (2017), "Semi-supervised Multitask Learning for Sequence
+Labeling": the forward half of the word BiLSTM's state at token t predicts token t+1, the backward half
+predicts token t-1, each through a small tanh layer and a softmax over the most frequent training words.
+Predicting the neighbours asks the BiLSTM to model every word of the training text, not only the
+entities, which is extra signal from the same data. The heads live here, outside the tagger: they are
+trained alongside it, never used for tagging, and never saved in a checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ner.features import Batch
+from ner.model import BiLstmCrf
+
+BOUNDARY = 0  # target class "no neighbour": before the first token, after the last (word id 0 is padding)
+UNKNOWN = 1  # target class of the words outside the predicted vocabulary (word id 1 is <unk>)
+IGNORE = -100  # padding positions: no target
+LM_HIDDEN = 50  # the tanh layer between a state and its softmax, as in Rei (2017)
+
+
+def neighbour_targets(words: torch.Tensor, mask: torch.Tensor, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each token's next and previous word as target classes, both (B, T).
+
+    ``words`` (B, T) are word ids, whose vocabulary ranks training words by frequency, so the ids below
+    ``vocab_size`` are the most frequent words: they are their own class, the rest :data:`UNKNOWN`. The
+    last token's next word and the first token's previous one are :data:`BOUNDARY`; padding is
+    :data:`IGNORE`.
+    """
+    ids = torch.where(words < vocab_size, words, torch.full_like(words, UNKNOWN)).masked_fill(~mask, IGNORE)
+    rows = torch.arange(words.shape[0], device=words.device)
+    following = torch.full_like(ids, IGNORE)
+    following[:, :-1] = ids[:, 1:]
+    following[rows, mask.sum(dim=1) - 1] = BOUNDARY
+    preceding = torch.full_like(ids, IGNORE)
+    preceding[:, 1:] = ids[:, :-1]
+    preceding[:, 0] = BOUNDARY
+    return following, preceding.masked_fill(~mask, IGNORE)
+
+
+class NeighbourWordLM(nn.Module):
+    """Two heads over the BiLSTM states: forward half → next word, backward half → previous word."""
+
+    def __init__(self, state_size: int, vocab_size: int, dropout: float) -> None:
+        """``state_size``: both directions together; ``vocab_size``: the word ids predicted as themselves."""
+        super().__init__()
+        if state_size % 2 or vocab_size < 2:
+            raise ValueError("need an even state size (two directions) and at least the two special classes")
+        self.vocab_size = vocab_size
+        self.dropout = nn.Dropout(dropout)
+
+        def head() -> nn.Module:
+            return nn.Sequential(nn.Linear(state_size // 2, LM_HIDDEN), nn.Tanh(), nn.Linear(LM_HIDDEN, vocab_size))
+
+        self.next_word = head()
+        self.previous_word = head()
+
+    def forward(self, states: torch.Tensor, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of both neighbours, summed over tokens, mean per sentence (the CRF
+        loss's scale). ``states`` (B, T, H) from :meth:`BiLstmCrf.encode`; ``words`` the batch's word ids
+        before word dropout."""
+        following, preceding = neighbour_targets(words, mask, self.vocab_size)
+        half = states.shape[2] // 2
+        h = self.dropout(states)
+        loss = F.cross_entropy(self.next_word(h[..., :half]).flatten(0, 1), following.flatten(), reduction="sum")
+        loss = loss + F.cross_entropy(
+            self.previous_word(h[..., half:]).flatten(0, 1), preceding.flatten(), reduction="sum"
+        )
+        return loss / states.shape[0]
+
+
+class TrainingObjective(nn.Module):
+    """The tagger with what training adds to it: ``loss(batch)`` is the CRF loss, plus ``lm_weight``
+    times the :class:`NeighbourWordLM` loss when there is one."""
+
+    def __init__(self, tagger: BiLstmCrf, lm: NeighbourWordLM | None = None, lm_weight: float = 0.0) -> None:
+        super().__init__()
+        self.tagger = tagger
+        self.lm = lm
+        self.lm_weight = lm_weight
+
+    @classmethod
+    def for_tagger(cls, tagger: BiLstmCrf, lm_weight: float, lm_vocab: int) -> TrainingObjective:
+        """The objective for ``tagger``: the CRF loss alone when ``lm_weight`` is 0; else with a language
+        model over the ``lm_vocab`` most frequent training words (at most the trained rows)."""
+        if not lm_weight:
+            return cls(tagger)
+        vocab = min(lm_vocab, tagger.word_embed.num_embeddings)
+        lm = NeighbourWordLM(2 * tagger.config.hidden_size, vocab, tagger.config.dropout)
+        return cls(tagger, lm, lm_weight)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """The training loss of one batch (with tags)."""
+        if self.lm is None:
+            return self.tagger.loss(batch)
+        states = self.tagger.encode(batch)
+        return self.tagger.loss(batch, states) + self.lm_weight * self.lm(states, batch.words, batch.mask)
