@@ -148,6 +148,11 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"{swap}; "
         "CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
     ]
+    if features.get("doc_memory"):
+        lines.append(
+            f"- document memory: each token's tag scores also read the mean BiLSTM state of its word's "
+            f"occurrences in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
+        )
     training = config.get("train") if isinstance(config.get("train"), dict) else {}
     if training.get("lm_weight"):
         lines.append(

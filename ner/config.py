@@ -47,11 +47,17 @@ class FeatureConfig:
     softword_dim: int = 0  # zh: embedding of the char's B/M/E/S position in jieba's segmentation
     lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
     context_tokens: int = 0  # pack neighbouring sentences of a document into one sequence of up to this many tokens
+    # document memory: each token also reads the mean BiLSTM state of every occurrence of its word (lookup
+    # form) in the same window of up to this many consecutive sentences of one document (one text, when
+    # serving), so that a name tagged clearly in one sentence informs its other mentions; 0 is off
+    doc_memory: int = 0
 
     def __post_init__(self) -> None:
         _check_literals(self)
         if self.word_dim <= 0:
             raise ValueError("features.word_dim must be positive")
+        if self.doc_memory < 0:
+            raise ValueError("features.doc_memory must be 0 (off) or a number of sentences")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
             raise ValueError("features.word_dim must be 50 with pretrained = 'glove-6b-50d'")
 

@@ -68,7 +68,8 @@ def predict_sequences(
     """The sequences a model is scored on (neighbouring sentences packed together when the model
     reads document context, else the sentences themselves) and its predicted BIOES tags for each."""
     sequences = pack_sentences(sentences, featurizer.config.context_tokens)
-    return sequences, tag_sentences(model, featurizer, [s.tokens for s in sequences], batch_size)
+    tokens = [s.tokens for s in sequences]
+    return sequences, tag_sentences(model, featurizer, tokens, batch_size, docs=[s.doc_id for s in sequences])
 
 
 def evaluate_sentences(

@@ -55,6 +55,7 @@ class Encoded:
     bigrams: list[int] | None = None
     softword: list[int] | None = None
     lexicon: list[list[int]] | None = None
+    keys: list[str] | None = None  # the tokens' word lookup keys, for features.doc_memory
 
 
 @dataclass
@@ -69,6 +70,9 @@ class Batch:
     bigrams: torch.Tensor | None = None  # (B, T) long
     softword: torch.Tensor | None = None  # (B, T) long
     lexicon: torch.Tensor | None = None  # (B, T, LEXICON_SIZE) float
+    # (B, T) long, features.doc_memory: each token's (memory window, word key) group, numbered from 1
+    # in the batch (0 for padding); tokens of one group share a memory
+    word_groups: torch.Tensor | None = None
     tags: torch.Tensor | None = None  # (B, T) long
 
     @property
@@ -139,6 +143,8 @@ class Featurizer:
         enc = Encoded(words=[f[0] for f in per_token])
         if cfg.casing_dim:
             enc.casing = [f[1] for f in per_token]
+        if cfg.doc_memory:
+            enc.keys = [self.word_key(t) for t in tokens]
         if self.chars is not None:
             enc.chars = [f[2] for f in per_token]
         if self.bigrams is not None:
@@ -154,8 +160,14 @@ class Featurizer:
                 enc.lexicon = [per_char_lex[i] for i in starts]
         return enc
 
-    def collate(self, items: Sequence[Encoded], tags: Sequence[Sequence[int]] | None = None) -> Batch:
-        """Pad encoded sentences into a :class:`Batch`; ``tags`` are label ids, if training."""
+    def collate(
+        self,
+        items: Sequence[Encoded],
+        tags: Sequence[Sequence[int]] | None = None,
+        windows: Sequence[object] | None = None,
+    ) -> Batch:
+        """Pad encoded sentences into a :class:`Batch`; ``tags`` are label ids, if training; ``windows``
+        the document-memory window of each sentence (see :func:`memory_windows`; default: each alone)."""
         t = max(len(e.words) for e in items)
         mask = _padded([[1] * len(e.words) for e in items], t, torch.bool)
         batch = Batch(words=_padded([e.words for e in items], t), mask=mask)
@@ -174,6 +186,12 @@ class Featurizer:
                 for j, active in enumerate(e.lexicon or ()):
                     lex[i, j, active] = 1.0
             batch.lexicon = lex
+        if items[0].keys is not None:
+            groups: dict[tuple[object, str], int] = {}
+            owners = range(len(items)) if windows is None else windows
+            batch.word_groups = _padded(
+                [[groups.setdefault((w, k), len(groups) + 1) for k in e.keys or ()] for w, e in zip(owners, items)], t
+            )
         if tags is not None:
             batch.tags = _padded(tags, t)
         return batch
@@ -197,6 +215,12 @@ def pack_sequences(groups: Sequence[object], lengths: Sequence[int], max_tokens:
             runs.append([i])
             total = length
     return runs
+
+
+def memory_windows(docs: Sequence[object], size: int) -> list[list[int]]:
+    """Indices of consecutive sentences of one document (``docs``: each sentence's document) in windows
+    of at most ``size`` sentences, which share a document memory; ``size <= 0``: each sentence alone."""
+    return pack_sequences(docs, [1] * len(docs), size)
 
 
 def pack_sentences(sentences: Sequence[Sentence], max_tokens: int) -> list[Sentence]:

@@ -138,6 +138,20 @@ def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.T
     return x
 
 
+def document_memory(states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """The mean of ``states`` over each token's group, (B, T, H): for every token, the average BiLSTM state
+    of all the batch's tokens in its group (the occurrences of one word in one document window, itself
+    included); zeros at padding (group 0). ``states``: (B, T, H); ``groups``: (B, T) long."""
+    flat = states.reshape(-1, states.shape[-1])
+    index = groups.reshape(-1)
+    size = int(index.max()) + 1 if index.numel() else 1
+    sums = flat.new_zeros(size, flat.shape[1]).index_add_(0, index, flat)
+    counts = flat.new_zeros(size).index_add_(0, index, flat.new_ones(index.shape[0])).clamp_min(1)
+    means = sums / counts.unsqueeze(1)
+    means[0] = 0.0
+    return means[index].view_as(states)
+
+
 class BiLstmCrf(nn.Module):
     """Char + word BiLSTM-CRF over BIOES labels."""
 
@@ -195,7 +209,8 @@ class BiLstmCrf(nn.Module):
             bidirectional=True,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
-        self.emit = nn.Linear(2 * config.hidden_size, len(self.labels))
+        # With a document memory the tag scores read each token's state and its word's memory side by side.
+        self.emit = nn.Linear((4 if features.doc_memory else 2) * config.hidden_size, len(self.labels))
         self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
 
     @classmethod
@@ -286,8 +301,14 @@ class BiLstmCrf(nn.Module):
         return lstm_packed(self.lstm, x, batch.mask)  # int8-quantised: no float weights to run per direction
 
     def emissions(self, batch: Batch, states: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-token tag scores, (B, T, K), from the BiLSTM ``states`` of ``batch`` (encoded here if not given)."""
-        return self.emit(self.dropout(self.encode(batch) if states is None else states))
+        """Per-token tag scores, (B, T, K), from the BiLSTM ``states`` of ``batch`` (encoded here if not given)
+        and, with ``features.doc_memory``, each token's document memory (:func:`document_memory`)."""
+        h = self.encode(batch) if states is None else states
+        if self.features.doc_memory:
+            if batch.word_groups is None:
+                raise ValueError("this model reads a document memory: its batches need word_groups")
+            h = torch.cat([h, document_memory(h, batch.word_groups)], dim=-1)
+        return self.emit(self.dropout(h))
 
     def quantized(self) -> BiLstmCrf:
         """A copy for CPU inference with the word BiLSTM's weights in int8 (PyTorch dynamic quantisation).

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ner import checkpoint
-from ner.features import Batch, Featurizer, pack_sequences
+from ner.features import Batch, Featurizer, memory_windows, pack_sequences
 from ner.model import BiLstmCrf
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
@@ -71,25 +71,67 @@ def _length_batches(
         yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
 
 
+def _window_batches(
+    featurizer: Featurizer, sentences: Sequence[Sequence[str]], docs: Sequence[object], batch_size: int
+) -> Iterator[tuple[list[int], Batch]]:
+    """(sentence indices, batch) over the non-empty sentences for a model with a document memory: the
+    sentences of each memory window (``features.doc_memory`` consecutive sentences of one document) stay in
+    one batch, and whole windows are packed, shortest longest sentence first (less padding), into batches of
+    at most ``batch_size`` sentences (a larger window is a batch of its own)."""
+    kept = [i for i, s in enumerate(sentences) if s]
+    windows = [[kept[j] for j in w] for w in memory_windows([docs[i] for i in kept], featurizer.config.doc_memory)]
+    windows.sort(key=lambda w: max(len(sentences[i]) for i in w))
+    idx: list[int] = []
+    owners: list[int] = []
+    for number, window in enumerate(windows):
+        if idx and len(idx) + len(window) > batch_size:
+            yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx], windows=owners)
+            idx, owners = [], []
+        idx.extend(window)
+        owners.extend([number] * len(window))
+    if idx:
+        yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx], windows=owners)
+
+
+def _batches(
+    featurizer: Featurizer, sentences: Sequence[Sequence[str]], docs: Sequence[object] | None, batch_size: int
+) -> Iterator[tuple[list[int], Batch]]:
+    """The batches to tag ``sentences`` in: by length, or by document window for a model with a document
+    memory (``docs``: each sentence's document; ``None``: every sentence its own)."""
+    if featurizer.config.doc_memory:
+        return _window_batches(featurizer, sentences, range(len(sentences)) if docs is None else docs, batch_size)
+    return _length_batches(featurizer, sentences, batch_size)
+
+
 def tag_sentences(
-    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int = 128
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int = 128,
+    docs: Sequence[object] | None = None,
 ) -> list[list[str]]:
-    """BIOES tags for tokenised sentences, batched by length; empty sentences get no tags."""
+    """BIOES tags for tokenised sentences, batched by length; empty sentences get no tags. ``docs``: the
+    document of each sentence, for models with a document memory (``None``: every sentence its own)."""
     out: list[list[str]] = [[] for _ in sentences]
     with _eval_mode(model):
-        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+        for idx, batch in _batches(featurizer, sentences, docs, batch_size):
             for i, path in zip(idx, model.decode(batch)):
                 out[i] = [model.labels[j] for j in path]
     return out
 
 
 def decode_spans(
-    model: BiLstmCrf, featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int = 64
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    docs: Sequence[object] | None = None,
 ) -> list[list[ScoredSpan]]:
-    """Viterbi entity spans per tokenised sentence, each scored by its forward-backward probability."""
+    """Viterbi entity spans per tokenised sentence, each scored by its forward-backward probability
+    (``docs``: as for :func:`tag_sentences`)."""
     out: list[list[ScoredSpan]] = [[] for _ in sentences]
     with _eval_mode(model):
-        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+        for idx, batch in _batches(featurizer, sentences, docs, batch_size):
             paths, posteriors = model.decode_with_posteriors(batch)
             found: list[tuple[int, int, Span]] = []  # (sentence, batch row, span)
             for row, (i, path) in enumerate(zip(idx, paths.tolist())):
@@ -185,7 +227,13 @@ class Tagger:
             for run in pack_sequences([0] * len(sentences), [len(s) for s in sentences], context):
                 pieces.append((i, [tok for j in run for tok in sentences[j]]))
         with torch.inference_mode():
-            spans = decode_spans(self.model, self.featurizer, [[t.text for t in p] for _, p in pieces], batch_size)
+            spans = decode_spans(
+                self.model,
+                self.featurizer,
+                [[t.text for t in p] for _, p in pieces],
+                batch_size,
+                docs=[i for i, _ in pieces],  # each text is one document
+            )
         results: list[list[Entity]] = [[] for _ in texts]
         for (i, tokens), sentence_spans in zip(pieces, spans):
             results[i].extend(tokens_to_entities(texts[i], tokens, sentence_spans))

@@ -30,7 +30,7 @@ from ner.config import Config
 from ner.conll import read_conll
 from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
-from ner.features import Encoded, Featurizer, bigram_keys, pack_sentences, word_key
+from ner.features import Encoded, Featurizer, bigram_keys, memory_windows, pack_sentences, word_key
 from ner.model import BiLstmCrf
 from ner.objective import TrainingObjective
 from ner.progress import TrainingMonitor
@@ -129,6 +129,29 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> lis
     return batches
 
 
+def _window_batches(
+    windows: Sequence[Sequence[int]], lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Batches for a model with a document memory: whole memory ``windows`` (lists of sentence indices)
+    packed into batches of at most ``batch_size`` sentences (a larger window is a batch of its own), so that
+    every occurrence of a word in a window is in the batch that reads it. As in :func:`_batches`, windows of
+    similar longest sentences go together (less padding) and the batches come in a random order."""
+    order = list(range(len(windows)))
+    rng.shuffle(order)
+    pool = 50
+    batches: list[list[int]] = []
+    for k in range(0, len(order), pool * batch_size):
+        chunk = sorted(order[k : k + pool * batch_size], key=lambda w: max(lengths[i] for i in windows[w]))
+        start = len(batches)
+        for w in chunk:
+            if len(batches) > start and len(batches[-1]) + len(windows[w]) <= batch_size:
+                batches[-1].extend(windows[w])
+            else:
+                batches.append(list(windows[w]))
+    rng.shuffle(batches)
+    return batches
+
+
 def _optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
     """The optimiser of ``model``'s trainable parameters (the tagger, or the whole training objective)."""
     t = config.train
@@ -176,15 +199,17 @@ def _train_epoch(
     clip: float,
     progress: bool | None,
     desc: str,
+    windows: Sequence[int] | None = None,
 ) -> float:
     """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
     the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``averaged`` follows
-    ``tagger``'s weights."""
+    ``tagger``'s weights; ``windows``: each example's document-memory window, if the tagger has one."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
     for idx in bar:
-        batch = featurizer.collate([examples[i][0] for i in idx], [examples[i][1] for i in idx])
+        owners = [windows[i] for i in idx] if windows is not None else None
+        batch = featurizer.collate([examples[i][0] for i in idx], [examples[i][1] for i in idx], owners)
         optimizer.zero_grad()
         loss = model.loss(batch)
         loss.backward()
@@ -316,10 +341,16 @@ def train(
     train_seconds = 0.0
     epoch = 0
     lengths = [len(s) for s in token_lists]
+    windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
+    window_of = [w for w, window in enumerate(windows) for _ in window] if config.features.doc_memory else None
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
-        batches = world.shard(_batches(lengths, t.batch_size, rng))  # all of them in one process
+        if config.features.doc_memory:
+            epoch_batches = _window_batches(windows, lengths, t.batch_size, rng)
+        else:
+            epoch_batches = _batches(lengths, t.batch_size, rng)
+        batches = world.shard(epoch_batches)  # all of them in one process
         bar = progress if world.is_main else False
         total_loss = _train_epoch(
             net,
@@ -332,6 +363,7 @@ def train(
             t.clip,
             bar,
             f"epoch {epoch}",  # type: ignore[arg-type]
+            window_of,
         )
         total_loss = world.sum(total_loss)
         schedule.step()

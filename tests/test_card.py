@@ -39,3 +39,11 @@ def test_card_names_the_language_model_only_when_training_used_one(tiny_en: Trai
     assert "neighbour-word language model beside the CRF (weight 0.1, 5000 words" in model_card(config, "tiny")
     without = {**config, "train": {**config["train"], "lm_weight": 0.0}}
     assert "language model" not in model_card(without, "tiny")
+
+
+def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert "document memory" not in model_card(config, "tiny")
+    with_memory = {**config, "features": {**config["features"], "doc_memory": 32}}
+    assert "document memory: each token's tag scores also read" in model_card(with_memory, "tiny")
+    assert "up to 32 neighbouring sentences" in model_card(with_memory, "tiny")

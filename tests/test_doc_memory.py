@@ -1,0 +1,109 @@
+"""The document memory (features.doc_memory): groups, windows, batching, and what the tags may depend on."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from ner import checkpoint
+from ner.config import load_config
+from ner.features import Featurizer, memory_windows
+from ner.model import BiLstmCrf, document_memory
+from ner.pipeline import Tagger, tag_sentences
+from ner.tags import bioes_labels
+from ner.train import _window_batches, train
+
+from .conftest import EN_TRAIN, TINY, assert_entity_offsets
+
+SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Paris", "Hilton"], ["Rome"]]
+
+
+def _model(window: int = 8) -> tuple[BiLstmCrf, Featurizer]:
+    torch.manual_seed(0)
+    config = load_config("en", overrides=[*TINY, f"features.doc_memory={window}"])
+    featurizer = Featurizer.build(config.features, SENTENCES)
+    return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])).eval(), featurizer
+
+
+def test_memory_is_the_mean_state_of_each_group_and_zero_at_padding() -> None:
+    states = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [0.0, 0.0]], [[5.0, 4.0], [7.0, 6.0], [2.0, 2.0]]])
+    groups = torch.tensor([[1, 2, 0], [1, 3, 3]])
+    memory = document_memory(states, groups)
+    assert memory.tolist() == [[[3.0, 2.0], [3.0, 2.0], [0.0, 0.0]], [[3.0, 2.0], [4.5, 4.0], [4.5, 4.0]]]
+
+
+def test_groups_join_a_words_occurrences_within_a_window_only() -> None:
+    _, featurizer = _model()
+    items = [featurizer.encode(s) for s in SENTENCES[:3]]
+    groups = featurizer.collate(items, windows=["a", "a", "b"]).word_groups
+    assert groups is not None
+    paris, hilton = groups[0, 0].item(), groups[1, 0].item()
+    assert groups[1, 2].item() == paris, "lookup keys are lower-cased: paris and Paris are one word"
+    assert groups[2, 0].item() not in (paris, 0) and groups[2, 1].item() not in (hilton, 0), "another window"
+    assert groups[2, 2:].tolist() == [0, 0], "padding"
+    alone = featurizer.collate(items).word_groups  # no windows given: each sentence its own
+    assert alone is not None and alone[1, 2].item() != alone[0, 0].item()
+
+
+def test_windows_split_documents_and_never_join_two() -> None:
+    assert memory_windows([0, 0, 0, 1, 1, 2], 2) == [[0, 1], [2], [3, 4], [5]]
+    assert memory_windows([0, 0], 0) == [[0], [1]]
+
+
+def test_training_batches_hold_whole_windows_and_every_sentence_once() -> None:
+    windows = memory_windows([d for d in range(40) for _ in range(d % 7 + 1)], 5)
+    lengths = [random.Random(i).randint(1, 30) for i in range(sum(map(len, windows)))]
+    batches = _window_batches(windows, lengths, batch_size=8, rng=random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    where = {i: k for k, b in enumerate(batches) for i in b}
+    assert all(len({where[i] for i in w}) == 1 for w in windows), "a window is never split"
+    assert all(len(b) <= 8 for b in batches)
+    big = _window_batches([[0, 1, 2]], [1, 1, 1], batch_size=2, rng=random.Random(0))
+    assert big == [[0, 1, 2]], "a window larger than the batch is a batch of its own"
+
+
+def test_a_sentences_tags_depend_on_its_window_and_not_beyond() -> None:
+    model, featurizer = _model()
+    items = [featurizer.encode(s) for s in SENTENCES]
+    shared = model.emissions(featurizer.collate(items, windows=[0, 0, 0, 1]))
+    apart = model.emissions(featurizer.collate(items, windows=[0, 1, 2, 3]))
+    alone = model.emissions(featurizer.collate(items[:1]))
+    assert torch.allclose(apart[0, :4], alone[0], atol=1e-5), "batch mates of other windows change nothing"
+    assert not torch.allclose(shared[0, :4], apart[0, :4], atol=1e-5), "Paris reads its other mentions"
+    assert torch.allclose(shared[3, :1], apart[3, :1], atol=1e-5), "Rome shares its window with no one"
+
+
+def test_tagging_keeps_each_document_together_whatever_the_batch_size() -> None:
+    model, featurizer = _model(window=3)
+    docs = [0, 0, 1, 1]
+    expected = tag_sentences(model, featurizer, SENTENCES, batch_size=128, docs=docs)
+    assert tag_sentences(model, featurizer, SENTENCES, batch_size=1, docs=docs) == expected
+    by_document = tag_sentences(model, featurizer, SENTENCES[:2], docs=[0, 0]) + tag_sentences(
+        model, featurizer, SENTENCES[2:], docs=[1, 1]
+    )
+    assert by_document == expected
+    batch = featurizer.collate([featurizer.encode(SENTENCES[0])])
+    batch.word_groups = None
+    with pytest.raises(ValueError, match="word_groups"):
+        model.emissions(batch)
+
+
+def test_trained_model_round_trips_and_reads_each_text_as_one_document(tmp_path) -> None:
+    config = load_config("en", overrides=[*TINY, "features.doc_memory=4", "train.epochs=3"])
+    result = train(config, EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False)
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
+    assert featurizer.config.doc_memory == 4 and saved["features"]["doc_memory"] == 4
+    tagger = Tagger(model, featurizer, saved)
+    texts = ["Angela Merkel visited Paris. Merkel left.", "Merkel left."]
+    out = tagger.predict(texts)
+    assert_entity_offsets(texts, out)
+    again = tagger.predict(texts[1:])[0]
+    assert [(e.text, e.label, e.start) for e in again] == [(e.text, e.label, e.start) for e in out[1]]
+    assert [e.score for e in again] == pytest.approx([e.score for e in out[1]], abs=1e-6), "texts share no memory"
+
+
+def test_doc_memory_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="doc_memory"):
+        load_config("en", overrides=["features.doc_memory=-1"])
