@@ -107,3 +107,28 @@ def test_trained_model_round_trips_and_reads_each_text_as_one_document(tmp_path)
 def test_doc_memory_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="doc_memory"):
         load_config("en", overrides=["features.doc_memory=-1"])
+
+
+def test_repeated_mentions_counts_misses_found_elsewhere_in_their_document(monkeypatch, tmp_path) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from ner.types import Sentence
+
+    path = Path(__file__).parent.parent / "scripts" / "repeated_mentions.py"
+    spec = importlib.util.spec_from_file_location("repeated_mentions", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    gold = [
+        Sentence(("Paris", "is", "big"), ("S-LOC", "O", "O"), doc_id=1),
+        Sentence(("Paris", "again"), ("S-LOC", "O"), doc_id=1),  # missed, found in sentence 1
+        Sentence(("Paris",), ("S-LOC",), doc_id=2),  # missed, and nowhere else in document 2
+        Sentence(("Rome",), ("S-LOC",), doc_id=1),  # missed, and no other Rome
+    ]
+    predicted = [["S-LOC", "O", "O"], ["S-PER", "O"], ["O"], ["O"]]
+    monkeypatch.setattr(script.checkpoint, "load", lambda _: (None, None, {}))
+    monkeypatch.setattr(script, "predict_sequences", lambda *_: (gold, predicted))
+    monkeypatch.setattr(script, "read_conll", lambda _: type("Corpus", (), {"sentences": gold}))
+    counts = script.repeated_mentions("m", "d")
+    assert (counts["gold"], counts["missed"], counts["found_elsewhere"]) == (4, 3, 1)
