@@ -300,14 +300,19 @@ class BiLstmCrf(nn.Module):
             return bilstm_padded(self.lstm, x, batch.mask)
         return lstm_packed(self.lstm, x, batch.mask)  # int8-quantised: no float weights to run per direction
 
-    def emissions(self, batch: Batch, states: torch.Tensor | None = None) -> torch.Tensor:
+    def emissions(
+        self, batch: Batch, states: torch.Tensor | None = None, memory: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Per-token tag scores, (B, T, K), from the BiLSTM ``states`` of ``batch`` (encoded here if not given)
-        and, with ``features.doc_memory``, each token's document memory (:func:`document_memory`)."""
+        and, with ``features.doc_memory``, each token's document ``memory`` (B, T, H): by default
+        :func:`document_memory` over the batch's ``word_groups``, for callers whose windows span batches."""
         h = self.encode(batch) if states is None else states
         if self.features.doc_memory:
-            if batch.word_groups is None:
-                raise ValueError("this model reads a document memory: its batches need word_groups")
-            h = torch.cat([h, document_memory(h, batch.word_groups)], dim=-1)
+            if memory is None:
+                if batch.word_groups is None:
+                    raise ValueError("this model reads a document memory: its batches need word_groups")
+                memory = document_memory(h, batch.word_groups)
+            h = torch.cat([h, memory], dim=-1)
         return self.emit(self.dropout(h))
 
     def quantized(self) -> BiLstmCrf:

@@ -18,7 +18,7 @@ import torch
 
 from ner import checkpoint
 from ner.features import Batch, Featurizer, memory_windows, pack_sequences
-from ner.model import BiLstmCrf
+from ner.model import BiLstmCrf, document_memory
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
 from ner.types import Span, Token
@@ -71,36 +71,48 @@ def _length_batches(
         yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
 
 
-def _window_batches(
-    featurizer: Featurizer, sentences: Sequence[Sequence[str]], docs: Sequence[object], batch_size: int
-) -> Iterator[tuple[list[int], Batch]]:
-    """(sentence indices, batch) over the non-empty sentences for a model with a document memory: the
-    sentences of each memory window (``features.doc_memory`` consecutive sentences of one document) stay in
-    one batch, and whole windows are packed, shortest longest sentence first (less padding), into batches of
-    at most ``batch_size`` sentences (a larger window is a batch of its own)."""
-    kept = [i for i, s in enumerate(sentences) if s]
-    windows = [[kept[j] for j in w] for w in memory_windows([docs[i] for i in kept], featurizer.config.doc_memory)]
-    windows.sort(key=lambda w: max(len(sentences[i]) for i in w))
-    idx: list[int] = []
-    owners: list[int] = []
-    for number, window in enumerate(windows):
-        if idx and len(idx) + len(window) > batch_size:
-            yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx], windows=owners)
-            idx, owners = [], []
-        idx.extend(window)
-        owners.extend([number] * len(window))
-    if idx:
-        yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx], windows=owners)
+def _scored_batches(
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    sentences: Sequence[Sequence[str]],
+    docs: Sequence[object] | None,
+    batch_size: int,
+) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
+    """(sentence indices, batch, emissions) over the non-empty sentences, in :func:`_length_batches`.
 
-
-def _batches(
-    featurizer: Featurizer, sentences: Sequence[Sequence[str]], docs: Sequence[object] | None, batch_size: int
-) -> Iterator[tuple[list[int], Batch]]:
-    """The batches to tag ``sentences`` in: by length, or by document window for a model with a document
-    memory (``docs``: each sentence's document; ``None``: every sentence its own)."""
-    if featurizer.config.doc_memory:
-        return _window_batches(featurizer, sentences, range(len(sentences)) if docs is None else docs, batch_size)
-    return _length_batches(featurizer, sentences, batch_size)
+    A model with a document memory needs the states of a whole memory window (``features.doc_memory``
+    consecutive sentences of one document; ``docs`` gives each sentence's, ``None`` every sentence its
+    own) before it can score any of its tokens. The BiLSTM reads each sentence alone, so the states are
+    computed batch by batch first, by length as always; then each token's memory is the mean state of its
+    word in its window (:func:`~ner.model.document_memory`), and the emissions follow."""
+    if not featurizer.config.doc_memory:
+        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+            yield idx, batch, model.emissions(batch)
+        return
+    batches = list(_length_batches(featurizer, sentences, batch_size))
+    if not batches:
+        return
+    kept = sorted(i for idx, _ in batches for i in idx)
+    windows = memory_windows([i if docs is None else docs[i] for i in kept], featurizer.config.doc_memory)
+    window_of = {kept[j]: w for w, window in enumerate(windows) for j in window}
+    groups: dict[tuple[int, str], int] = {}  # (window, word key) -> group id, from 1
+    token_groups = [
+        groups.setdefault((window_of[i], featurizer.word_key(token)), len(groups) + 1)
+        for idx, _ in batches
+        for i in idx
+        for token in sentences[i]
+    ]
+    states = [model.encode(batch) for _, batch in batches]  # (B, T, H) each
+    flat_groups = torch.tensor(token_groups)
+    flat_states = torch.cat([h[batch.mask] for h, (_, batch) in zip(states, batches)])  # (tokens, H), same order
+    memory = document_memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0))[0]
+    start = 0
+    for h, (idx, batch) in zip(states, batches):
+        count = int(batch.mask.sum())
+        padded = h.new_zeros(h.shape)
+        padded[batch.mask] = memory[start : start + count]
+        start += count
+        yield idx, batch, model.emissions(batch, h, memory=padded)
 
 
 def tag_sentences(
@@ -113,9 +125,9 @@ def tag_sentences(
     """BIOES tags for tokenised sentences, batched by length; empty sentences get no tags. ``docs``: the
     document of each sentence, for models with a document memory (``None``: every sentence its own)."""
     out: list[list[str]] = [[] for _ in sentences]
-    with _eval_mode(model):
-        for idx, batch in _batches(featurizer, sentences, docs, batch_size):
-            for i, path in zip(idx, model.decode(batch)):
+    with _eval_mode(model), torch.inference_mode():
+        for idx, batch, emissions in _scored_batches(model, featurizer, sentences, docs, batch_size):
+            for i, path in zip(idx, model.crf.viterbi(emissions, batch.mask)):
                 out[i] = [model.labels[j] for j in path]
     return out
 
@@ -130,9 +142,10 @@ def decode_spans(
     """Viterbi entity spans per tokenised sentence, each scored by its forward-backward probability
     (``docs``: as for :func:`tag_sentences`)."""
     out: list[list[ScoredSpan]] = [[] for _ in sentences]
-    with _eval_mode(model):
-        for idx, batch in _batches(featurizer, sentences, docs, batch_size):
-            paths, posteriors = model.decode_with_posteriors(batch)
+    with _eval_mode(model), torch.inference_mode():
+        for idx, batch, emissions in _scored_batches(model, featurizer, sentences, docs, batch_size):
+            paths = model.crf.viterbi_paths(emissions, batch.mask)
+            posteriors = model.crf.posteriors(emissions, batch.mask)
             found: list[tuple[int, int, Span]] = []  # (sentence, batch row, span)
             for row, (i, path) in enumerate(zip(idx, paths.tolist())):
                 labels = [model.labels[j] for j in path[: len(sentences[i])]]
