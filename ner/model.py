@@ -337,11 +337,6 @@ class BiLstmCrf(nn.Module):
         return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
 
     @torch.inference_mode()
-    def decode(self, batch: Batch) -> list[list[int]]:
-        """Best tag-id path per sentence under the BIOES constraints."""
-        return self.crf.viterbi(self.emissions(batch), batch.mask)
-
-    @torch.inference_mode()
     def decode_with_posteriors(self, batch: Batch) -> tuple[torch.Tensor, Posteriors]:
         """Best tag-id paths, (B, T) with zeros beyond each sentence, and the forward-backward
         posteriors that score their spans."""
