@@ -48,6 +48,8 @@ def _inputs(features: dict[str, Any]) -> str:
         parts.append("jieba word-segmentation positions")
     if features.get("lexicon"):
         parts.append("jieba dictionary matches")
+    if features.get("lexicon_dim"):
+        parts.append("embeddings of the matched dictionary words (SoftLexicon)")
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
@@ -136,13 +138,15 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     swap = f", pretrained swap {model['pretrained_swap']}" if model.get("pretrained_swap") else ""
     glove = features["pretrained"] == "glove-6b-50d" and "pretrained_max_words" in features
     carried = f", the {features['pretrained_max_words']:,} most frequent words carried" if glove else ""
+    lexicon_words = f", lexicon words {features['lexicon_dim']}d" if features.get("lexicon_dim") else ""
     lines += [
         "",
         "## Architecture",
         "",
         f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}{carried}), "
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
-        f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}",
+        f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}"
+        f"{lexicon_words}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
         f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}"
         f"{swap}; "

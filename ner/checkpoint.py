@@ -73,6 +73,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
             "chars": list(featurizer.chars.items) if featurizer.chars else None,
             "bigrams": list(featurizer.bigrams.items) if featurizer.bigrams else None,
             "fixed_words": featurizer.fixed_words,
+            "lexicon_words": list(featurizer.lexicon_words.items) if featurizer.lexicon_words else None,
         }
         _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode())
         _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False).encode())
@@ -194,6 +195,7 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
             Vocab(vocab["chars"]) if vocab.get("chars") else None,
             Vocab(vocab["bigrams"]) if vocab.get("bigrams") else None,
             fixed_words=int(vocab.get("fixed_words", 0)),  # absent in checkpoints made before there were any
+            lexicon_words=Vocab(vocab["lexicon_words"]) if vocab.get("lexicon_words") else None,
         )
         model = BiLstmCrf.for_featurizer(featurizer, model_config, config["labels"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: torch refuses a size

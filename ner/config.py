@@ -46,6 +46,13 @@ class FeatureConfig:
     bigram_max_size: int = 80_000
     softword_dim: int = 0  # zh: embedding of the char's B/M/E/S position in jieba's segmentation
     lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
+    # zh, SoftLexicon (Ma et al., 2020): learnt embeddings of the dictionary words matching at each
+    # character, one weighted mean per position set (B/M/E), weights the words' jieba frequencies;
+    # the dictionary words seen in training at least lexicon_min_count times (at most lexicon_max_size)
+    # get a row, the others one row per group (person/place/org/other); 0 turns them off
+    lexicon_dim: int = 0
+    lexicon_min_count: int = 2
+    lexicon_max_size: int = 30_000
     context_tokens: int = 0  # pack neighbouring sentences of a document into one sequence of up to this many tokens
     # document memory: each token also reads the mean BiLSTM state of every occurrence of its word (lookup
     # form) in the same window of up to this many consecutive sentences of one document (one text, when
@@ -58,6 +65,8 @@ class FeatureConfig:
             raise ValueError("features.word_dim must be positive")
         if self.doc_memory < 0:
             raise ValueError("features.doc_memory must be 0 (off) or a number of sentences")
+        if self.lexicon_dim < 0:
+            raise ValueError("features.lexicon_dim must be 0 (off) or positive")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
             raise ValueError("features.word_dim must be 50 with pretrained = 'glove-6b-50d'")
 
@@ -141,7 +150,7 @@ class Config:
             f = self.features
             if self.model.num_layers != 1:
                 raise ValueError("train.lm_weight needs model.num_layers = 1 (set train.lm_weight=0 for more layers)")
-            if f.bigram_dim or f.softword_dim or f.lexicon:
+            if f.bigram_dim or f.softword_dim or f.lexicon or f.lexicon_dim:
                 raise ValueError(
                     "train.lm_weight cannot be used with bigram, softword or lexicon features (set train.lm_weight=0)"
                 )

@@ -8,6 +8,7 @@ never grow afterwards.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +18,17 @@ from functools import lru_cache
 import torch
 
 from ner.config import FeatureConfig
-from ner.lexicon import LEXICON_SIZE, JiebaFeatures, char_offsets
+from ner.lexicon import (
+    LEXICON_GROUPS,
+    LEXICON_POSITIONS,
+    LEXICON_SIZE,
+    JiebaFeatures,
+    Match,
+    char_offsets,
+    covered,
+    lexicon_flags,
+    unknown_word,
+)
 from ner.types import Sentence
 from ner.vocab import Vocab
 
@@ -55,6 +66,8 @@ class Encoded:
     bigrams: list[int] | None = None
     softword: list[int] | None = None
     lexicon: list[list[int]] | None = None
+    # features.lexicon_dim: per token, (position set, lexicon word id, weight) of each dictionary word covering it
+    lexicon_words: list[list[tuple[int, int, float]]] | None = None
     keys: list[str] | None = None  # the tokens' word lookup keys, for features.doc_memory
 
 
@@ -70,6 +83,11 @@ class Batch:
     bigrams: torch.Tensor | None = None  # (B, T) long
     softword: torch.Tensor | None = None  # (B, T) long
     lexicon: torch.Tensor | None = None  # (B, T, LEXICON_SIZE) float
+    # features.lexicon_dim, N matched (word, position set) pairs in all: each one's word id, its bag
+    # (b * T + t) * len(LEXICON_POSITIONS) + position set, and its weight in that bag's mean
+    lexicon_ids: torch.Tensor | None = None  # (N,) long
+    lexicon_bags: torch.Tensor | None = None  # (N,) long
+    lexicon_weights: torch.Tensor | None = None  # (N,) float
     # (B, T) long, features.doc_memory: each token's (memory window, word key) group, numbered from 1
     # in the batch (0 for padding); tokens of one group share a memory
     word_groups: torch.Tensor | None = None
@@ -90,9 +108,12 @@ class Featurizer:
         chars: Vocab | None = None,
         bigrams: Vocab | None = None,
         fixed_words: int = 0,
+        lexicon_words: Vocab | None = None,
+        jieba: JiebaFeatures | None = None,
     ) -> None:
         """``fixed_words``: how many word ids, the last ones, are pretrained words never seen in
-        training, whose vectors the model keeps fixed."""
+        training, whose vectors the model keeps fixed. ``lexicon_words``: the dictionary words with a
+        SoftLexicon embedding (``features.lexicon_dim``). ``jieba``: an already loaded dictionary to use."""
         if not 0 <= fixed_words < len(words) - 1:
             raise ValueError(f"fixed_words must lie in [0, {len(words) - 1}), got {fixed_words}")
         self.config = config
@@ -104,7 +125,14 @@ class Featurizer:
             raise ValueError("a char encoder needs a character vocabulary")
         if config.bigram_dim and bigrams is None:
             raise ValueError("bigram features need a bigram vocabulary")
-        self._jieba = JiebaFeatures() if (config.softword_dim or config.lexicon) else None
+        if config.lexicon_dim and lexicon_words is None:
+            raise ValueError("lexicon word embeddings need a lexicon word vocabulary")
+        self.lexicon_words = lexicon_words
+        self._unknown_lexicon = (
+            [lexicon_words[unknown_word(g)] for g in range(len(LEXICON_GROUPS))] if lexicon_words else []
+        )
+        needs_jieba = config.softword_dim or config.lexicon or config.lexicon_dim
+        self._jieba = (jieba or JiebaFeatures()) if needs_jieba else None
         # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
         self._token_features = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._features_of)
 
@@ -128,7 +156,17 @@ class Featurizer:
         if config.bigram_dim:
             counts = Counter(b for s in sentences for b in bigram_keys(s))
             bigrams = Vocab.build(counts, min_count=config.bigram_min_count, max_size=config.bigram_max_size)
-        return cls(config, words, chars, bigrams, fixed_words=len(words) - trained)
+        jieba = lexicon_words = None
+        if config.lexicon_dim:
+            jieba = JiebaFeatures()
+            counts = Counter(m.word for s in sentences for m in jieba.matches("".join(s)))
+            unknown = [unknown_word(g) for g in range(len(LEXICON_GROUPS))]
+            lexicon_words = Vocab.build(
+                counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=unknown
+            )
+        return cls(
+            config, words, chars, bigrams, fixed_words=len(words) - trained, lexicon_words=lexicon_words, jieba=jieba
+        )
 
     def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """(word id, casing id, character ids) of one token; casing and characters 0/() when unused."""
@@ -155,10 +193,35 @@ class Featurizer:
             if cfg.softword_dim:
                 per_char = self._jieba.softword(text)
                 enc.softword = [per_char[i] for i in starts]
+            matches = list(self._jieba.matches(text)) if cfg.lexicon or cfg.lexicon_dim else []
             if cfg.lexicon:
-                per_char_lex = self._jieba.lexicon(text)
+                per_char_lex = lexicon_flags(matches, len(text))
                 enc.lexicon = [per_char_lex[i] for i in starts]
+            if cfg.lexicon_dim:
+                per_char_words = self._lexicon_words(matches, len(text))
+                enc.lexicon_words = [per_char_words[i] for i in starts]
         return enc
+
+    def _lexicon_words(self, matches: Sequence[Match], length: int) -> list[list[tuple[int, int, float]]]:
+        """Per character of a text of ``length`` characters: (position set, word id, weight) of each
+        dictionary word among the text's ``matches`` covering it.
+        Within a position set the weights are the words' log jieba frequencies, scaled to sum to 1, so a
+        set's weighted sum is a frequency-weighted mean. SoftLexicon (Ma et al., 2020) weights by raw
+        counts over all sets at once; with jieba's frequencies, which span six orders of magnitude, that
+        leaves a rare long word (often the name itself) next to nothing beside a common short one."""
+        assert self.lexicon_words is not None
+        found: list[list[tuple[int, int, float]]] = [[] for _ in range(length)]
+        vocab, unknown = self.lexicon_words, self._unknown_lexicon
+        for m in matches:
+            word = vocab[m.word] if m.word in vocab else unknown[m.group]
+            for j, position in covered(m):
+                found[j].append((position, word, math.log1p(m.freq)))
+        for words in found:
+            totals = [0.0] * len(LEXICON_POSITIONS)
+            for position, _, weight in words:
+                totals[position] += weight
+            words[:] = [(p, i, w / totals[p]) for p, i, w in words]
+        return found
 
     def collate(
         self,
@@ -186,6 +249,17 @@ class Featurizer:
                 for j, active in enumerate(e.lexicon or ()):
                     lex[i, j, active] = 1.0
             batch.lexicon = lex
+        if items[0].lexicon_words is not None:
+            sets = len(LEXICON_POSITIONS)
+            flat = [
+                (word, (i * t + j) * sets + position, weight)
+                for i, e in enumerate(items)
+                for j, matched in enumerate(e.lexicon_words or ())
+                for position, word, weight in matched
+            ]
+            batch.lexicon_ids = torch.tensor([f[0] for f in flat], dtype=torch.long)
+            batch.lexicon_bags = torch.tensor([f[1] for f in flat], dtype=torch.long)
+            batch.lexicon_weights = torch.tensor([f[2] for f in flat], dtype=torch.float)
         if items[0].keys is not None:
             groups: dict[tuple[object, str], int] = {}
             owners = range(len(items)) if windows is None else windows

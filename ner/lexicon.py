@@ -4,18 +4,30 @@
 * ``lexicon``: for each character, which dictionary words cover it and where (B/M/E), split by the
   word's part of speech in jieba's dictionary: person (nr*), place (ns*), organisation (nt*), other.
   In the spirit of SoftLexicon (Ma et al., 2020), with jieba's own dictionary as the lexicon.
+* ``matches``: the dictionary words themselves, for SoftLexicon's word embeddings (``features.lexicon_dim``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 SOFTWORD_TAGS = ("<pad>", "B", "M", "E", "S")
 LEXICON_GROUPS = ("nr", "ns", "nt", "other")
 LEXICON_POSITIONS = ("B", "M", "E")
 LEXICON_SIZE = len(LEXICON_GROUPS) * len(LEXICON_POSITIONS)
 MAX_WORD_LEN = 8
+
+
+class Match(NamedTuple):
+    """A dictionary word found in a text: ``text[start:start + length] == word``."""
+
+    start: int
+    length: int
+    word: str
+    group: int  # index into LEXICON_GROUPS
+    freq: int  # the word's frequency in jieba's dictionary (at least 1)
 
 
 def _group(pos: str) -> int:
@@ -34,12 +46,13 @@ class JiebaFeatures:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
-        words: dict[str, int] = {}
+        words: dict[str, tuple[int, int]] = {}  # word -> (group, frequency)
         with self._tokenizer.get_dict_file() as f:
             for raw in f:
                 parts = raw.decode("utf-8").split()
                 if len(parts) >= 2 and 2 <= len(parts[0]) <= MAX_WORD_LEN:
-                    words[parts[0]] = _group(parts[2] if len(parts) > 2 else "")
+                    freq = int(parts[1]) if parts[1].isdigit() else 1
+                    words[parts[0]] = (_group(parts[2] if len(parts) > 2 else ""), max(freq, 1))
         self._words = words
 
     def softword(self, text: str) -> list[int]:
@@ -53,22 +66,44 @@ class JiebaFeatures:
                 ids.extend([1] + [2] * (n - 2) + [3])
         return ids
 
-    def lexicon(self, text: str) -> list[list[int]]:
-        """Per character of ``text``: the indices of its active lexicon features (group × position)."""
+    def matches(self, text: str) -> Iterator[Match]:
+        """Every dictionary word of 2 to ``MAX_WORD_LEN`` characters in ``text``, overlaps included."""
         n = len(text)
-        active: list[set[int]] = [set() for _ in range(n)]
         words = self._words
         for i in range(n):
             for length in range(2, min(MAX_WORD_LEN, n - i) + 1):
-                group = words.get(text[i : i + length])
-                if group is None:
-                    continue
-                base = group * len(LEXICON_POSITIONS)
-                active[i].add(base)
-                for j in range(i + 1, i + length - 1):
-                    active[j].add(base + 1)
-                active[i + length - 1].add(base + 2)
-        return [sorted(a) for a in active]
+                word = text[i : i + length]
+                found = words.get(word)
+                if found is not None:
+                    yield Match(i, length, word, *found)
+
+    def lexicon(self, text: str) -> list[list[int]]:
+        """Per character of ``text``: the indices of its active lexicon features (group × position)."""
+        return lexicon_flags(list(self.matches(text)), len(text))
+
+
+def lexicon_flags(matches: Sequence[Match], length: int) -> list[list[int]]:
+    """Per character of a text of ``length`` characters: the indices of its active lexicon features
+    (group × position) given the text's ``matches``."""
+    active: list[set[int]] = [set() for _ in range(length)]
+    for m in matches:
+        base = m.group * len(LEXICON_POSITIONS)
+        for j, position in covered(m):
+            active[j].add(base + position)
+    return [sorted(a) for a in active]
+
+
+def covered(match: Match) -> Iterator[tuple[int, int]]:
+    """(character index, position in LEXICON_POSITIONS) for each character a match covers."""
+    yield match.start, 0
+    for j in range(match.start + 1, match.start + match.length - 1):
+        yield j, 1
+    yield match.start + match.length - 1, 2
+
+
+def unknown_word(group: int) -> str:
+    """The lexicon-word vocabulary's stand-in for a dictionary word of ``group`` unseen in training."""
+    return f"<unk:{LEXICON_GROUPS[group]}>"
 
 
 def char_offsets(tokens: Sequence[str]) -> list[int]:

@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ner.config import FeatureConfig, ModelConfig
 from ner.crf import ConstrainedCRF, Posteriors
 from ner.features import CASINGS, Batch, Featurizer
-from ner.lexicon import LEXICON_SIZE, SOFTWORD_TAGS
+from ner.lexicon import LEXICON_POSITIONS, LEXICON_SIZE, SOFTWORD_TAGS
 from ner.tags import allowed_transitions
 
 
@@ -164,9 +164,11 @@ class BiLstmCrf(nn.Module):
         num_chars: int = 0,
         num_bigrams: int = 0,
         num_fixed_words: int = 0,
+        num_lexicon_words: int = 0,
     ) -> None:
         """``num_fixed_words``: how many of the ``num_words`` word ids (the last ones) look up fixed
-        pretrained vectors, stored in int8 (:meth:`set_fixed_words`), instead of rows of ``word_embed``."""
+        pretrained vectors, stored in int8 (:meth:`set_fixed_words`), instead of rows of ``word_embed``.
+        ``num_lexicon_words``: rows of the SoftLexicon word table (``features.lexicon_dim``)."""
         super().__init__()
         if not 0 <= num_fixed_words < num_words:
             raise ValueError(f"num_fixed_words must lie in [0, {num_words}), got {num_fixed_words}")
@@ -200,6 +202,10 @@ class BiLstmCrf(nn.Module):
         )
         dim += features.softword_dim
         dim += LEXICON_SIZE if features.lexicon else 0
+        self.lexicon_embed = (
+            nn.Embedding(num_lexicon_words, features.lexicon_dim, padding_idx=0) if features.lexicon_dim else None
+        )
+        dim += len(LEXICON_POSITIONS) * features.lexicon_dim
         self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(
             dim,
@@ -224,6 +230,7 @@ class BiLstmCrf(nn.Module):
             num_chars=len(featurizer.chars) if featurizer.chars else 0,
             num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
             num_fixed_words=featurizer.fixed_words,
+            num_lexicon_words=len(featurizer.lexicon_words) if featurizer.lexicon_words else 0,
         )
 
     def set_fixed_words(self, vectors: torch.Tensor) -> None:
@@ -281,7 +288,20 @@ class BiLstmCrf(nn.Module):
             parts.append(self.softword_embed(batch.softword))
         if self.features.lexicon:
             parts.append(batch.lexicon)
+        if self.lexicon_embed is not None:
+            parts.append(self._lexicon_features(batch))
         return torch.cat(parts, dim=-1)
+
+    def _lexicon_features(self, batch: Batch) -> torch.Tensor:
+        """SoftLexicon: per token, the weighted sum of its matched words' embeddings in each position
+        set (B, M, E), concatenated, (B, T, 3 * lexicon_dim); zeros for a set without words."""
+        assert self.lexicon_embed is not None
+        assert batch.lexicon_ids is not None and batch.lexicon_bags is not None and batch.lexicon_weights is not None
+        b, t = batch.words.shape
+        sets, dim = len(LEXICON_POSITIONS), self.lexicon_embed.embedding_dim
+        vectors = self.lexicon_embed(batch.lexicon_ids) * batch.lexicon_weights.unsqueeze(-1)
+        bags = vectors.new_zeros(b * t * sets, dim).index_add_(0, batch.lexicon_bags, vectors)
+        return bags.view(b, t, sets * dim)
 
     def _char_features(self, batch: Batch) -> torch.Tensor:
         """Character-encoder output per token, (B, T, char hidden)."""
