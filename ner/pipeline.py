@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ner import checkpoint
-from ner.features import Batch, Featurizer, memory_windows, pack_sequences
+from ner.features import Batch, Encoded, Featurizer, memory_windows, pack_sequences
 from ner.model import BiLstmCrf, document_memory
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
@@ -54,21 +54,24 @@ class ScoredSpan:
 
 def _length_batches(
     featurizer: Featurizer, sentences: Sequence[Sequence[str]], batch_size: int
-) -> Iterator[tuple[list[int], Batch]]:
-    """(sentence indices, batch) over the non-empty sentences, shortest first: at most ``batch_size``
-    sentences a batch, and once a batch holds :data:`MIN_BUCKET` sentences, a new one wherever the next
-    sentence is longer than :data:`BUCKET_GROWTH` times the batch's first plus two tokens. Padding stays
-    small for large calls; small calls stay one batch, since every batch costs a pass over its steps."""
+) -> Iterator[tuple[list[int], list[Encoded], Batch]]:
+    """(sentence indices, their encoded sentences, batch) over the non-empty sentences, shortest first:
+    at most ``batch_size`` sentences a batch, and once a batch holds :data:`MIN_BUCKET` sentences, a new
+    one wherever the next sentence is longer than :data:`BUCKET_GROWTH` times the batch's first plus two
+    tokens. Padding stays small for large calls; small calls stay one batch, since every batch costs a
+    pass over its steps."""
     order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
     idx: list[int] = []
     for i in order:
         grown = len(idx) >= MIN_BUCKET and len(sentences[i]) > BUCKET_GROWTH * len(sentences[idx[0]]) + 2
         if idx and (len(idx) == batch_size or grown):
-            yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
+            items = [featurizer.encode(sentences[j]) for j in idx]
+            yield idx, items, featurizer.collate(items)
             idx = []
         idx.append(i)
     if idx:
-        yield idx, featurizer.collate([featurizer.encode(sentences[j]) for j in idx])
+        items = [featurizer.encode(sentences[j]) for j in idx]
+        yield idx, items, featurizer.collate(items)
 
 
 def _scored_batches(
@@ -86,28 +89,28 @@ def _scored_batches(
     computed batch by batch first, by length as always; then each token's memory is the mean state of its
     word in its window (:func:`~ner.model.document_memory`), and the emissions follow."""
     if not featurizer.config.doc_memory:
-        for idx, batch in _length_batches(featurizer, sentences, batch_size):
+        for idx, _, batch in _length_batches(featurizer, sentences, batch_size):
             yield idx, batch, model.emissions(batch)
         return
     batches = list(_length_batches(featurizer, sentences, batch_size))
     if not batches:
         return
-    kept = sorted(i for idx, _ in batches for i in idx)
+    kept = sorted(i for idx, _, _ in batches for i in idx)
     windows = memory_windows([i if docs is None else docs[i] for i in kept], featurizer.config.doc_memory)
     window_of = {kept[j]: w for w, window in enumerate(windows) for j in window}
     groups: dict[tuple[int, str], int] = {}  # (window, word key) -> group id, from 1
     token_groups = [
-        groups.setdefault((window_of[i], featurizer.word_key(token)), len(groups) + 1)
-        for idx, _ in batches
-        for i in idx
-        for token in sentences[i]
+        groups.setdefault((window_of[i], key), len(groups) + 1)
+        for idx, items, _ in batches
+        for i, item in zip(idx, items)
+        for key in item.keys or ()
     ]
-    states = [model.encode(batch) for _, batch in batches]  # (B, T, H) each
+    states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
     flat_groups = torch.tensor(token_groups)
-    flat_states = torch.cat([h[batch.mask] for h, (_, batch) in zip(states, batches)])  # (tokens, H), same order
+    flat_states = torch.cat([h[batch.mask] for h, (_, _, batch) in zip(states, batches)])  # (tokens, H), same order
     memory = document_memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0))[0]
     start = 0
-    for h, (idx, batch) in zip(states, batches):
+    for h, (idx, _, batch) in zip(states, batches):
         count = int(batch.mask.sum())
         padded = h.new_zeros(h.shape)
         padded[batch.mask] = memory[start : start + count]

@@ -117,16 +117,9 @@ def _init_embeddings(
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffled batches of similar-length sentences (less padding, still random order)."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    pool = batch_size * 50
-    batches: list[list[int]] = []
-    for k in range(0, len(order), pool):
-        chunk = sorted(order[k : k + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
+    """Shuffled batches of similar-length sentences (less padding, still random order): each sentence
+    its own window of :func:`_window_batches`."""
+    return _window_batches([[i] for i in range(len(lengths))], lengths, batch_size, rng)
 
 
 def _window_batches(
@@ -134,8 +127,9 @@ def _window_batches(
 ) -> list[list[int]]:
     """Batches for a model with a document memory: whole memory ``windows`` (lists of sentence indices)
     packed into batches of at most ``batch_size`` sentences (a larger window is a batch of its own), so that
-    every occurrence of a word in a window is in the batch that reads it. As in :func:`_batches`, windows of
-    similar longest sentences go together (less padding) and the batches come in a random order."""
+    every occurrence of a word in a window is in the batch that reads it. Windows are shuffled, then
+    sorted by their longest sentence within pools of 50 batches' worth, so that windows of similar length go
+    together (less padding), and the batches come in a random order."""
     order = list(range(len(windows)))
     rng.shuffle(order)
     pool = 50

@@ -178,9 +178,10 @@ def test_length_batches_cover_every_sentence_once_with_little_padding(shipped: d
     lengths = [1, 40, 3, 0, 7, 120, 2, 9, 41, 55, 8, 1, 30, 31, 12, 100] * 2 * MIN_BUCKET
     sentences = [["w"] * n for n in lengths]
     seen, batches = [], 0
-    for idx, batch in _length_batches(featurizer, sentences, batch_size=8 * MIN_BUCKET):
+    for idx, items, batch in _length_batches(featurizer, sentences, batch_size=8 * MIN_BUCKET):
         sizes = [lengths[i] for i in idx]
         assert 1 <= len(idx) <= 8 * MIN_BUCKET and batch.words.shape == (len(idx), max(sizes))
+        assert [len(e.words) for e in items] == sizes
         # Past MIN_BUCKET sentences a batch only takes sentences within the growth bound of its first.
         assert all(n <= BUCKET_GROWTH * sizes[0] + 2 for n in sizes[MIN_BUCKET:])
         seen.extend(idx)
