@@ -68,7 +68,7 @@ def machine() -> dict[str, Any]:
 def model_only_tokens_per_s(tagger: Tagger, corpus: Texts, batch: int, passes: int) -> float:
     """Tokens/s of the network alone (features → emissions → Viterbi → forward-backward) at ``batch``."""
     sentences = [[t.text for s in tagger.tokenize(x) for t in s] for x in corpus.texts]
-    batches = [b for _, b in _length_batches(tagger.featurizer, sentences, batch)]
+    batches = [b for _, _, b in _length_batches(tagger.featurizer, sentences, batch)]
     tokens = sum(map(len, sentences))
     model = tagger.model.eval()
     times = []

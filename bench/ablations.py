@@ -84,7 +84,7 @@ def main() -> None:
                                                                   args.passes), "same tokens"))
 
     sentences = [[t.text for s in tagger.tokenize(x) for t in s] for x in corpus.texts]
-    batches = [b for _, b in _length_batches(tagger.featurizer, sentences, args.batch)]
+    batches = [b for _, _, b in _length_batches(tagger.featurizer, sentences, args.batch)]
     with torch.inference_mode():
         reps = [model.represent(b) for b in batches]
 

@@ -56,10 +56,19 @@ def test_predict_arguments_and_stdin(tiny_en: TrainResult) -> None:
     assert by_arg.exit_code == 0 and by_stdin.exit_code == 0
     records = [json.loads(line) for line in by_stdin.stdout.splitlines()]
     assert [r["text"] for r in records] == [text, "", "Apple"]
-    assert json.loads(by_arg.stdout) == records[0]
+    # The same text, alone or batched with others: the same entities. The scores agree to rounding only,
+    # since the BLAS kernels a batch gets depend on its shape (CI's CPUs differ in the 14th digit).
+    alone = json.loads(by_arg.stdout)
+    assert _without_scores(alone) == _without_scores(records[0])
+    scores = [[e["score"] for e in r["entities"]] for r in (alone, records[0])]
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)
     for e in records[0]["entities"]:
         assert text[e["start"] : e["end"]] == e["text"]
     assert [e["label"] for e in records[0]["entities"]] == ["PER", "LOC"]
+
+
+def _without_scores(record: dict) -> dict:
+    return {**record, "entities": [{k: v for k, v in e.items() if k != "score"} for e in record["entities"]]}
 
 
 @pytest.mark.parametrize(
