@@ -19,15 +19,14 @@ import torch
 
 from ner.config import FeatureConfig
 from ner.lexicon import (
-    LEXICON_GROUPS,
     LEXICON_POSITIONS,
     LEXICON_SIZE,
+    UNKNOWN_WORDS,
     JiebaFeatures,
     Match,
     char_offsets,
     covered,
     lexicon_flags,
-    unknown_word,
 )
 from ner.types import Sentence
 from ner.vocab import Vocab
@@ -128,9 +127,7 @@ class Featurizer:
         if config.lexicon_dim and lexicon_words is None:
             raise ValueError("lexicon word embeddings need a lexicon word vocabulary")
         self.lexicon_words = lexicon_words
-        self._unknown_lexicon = (
-            [lexicon_words[unknown_word(g)] for g in range(len(LEXICON_GROUPS))] if lexicon_words else []
-        )
+        self._unknown_lexicon = [lexicon_words[w] for w in UNKNOWN_WORDS] if lexicon_words else []
         needs_jieba = config.softword_dim or config.lexicon or config.lexicon_dim
         self._jieba = (jieba or JiebaFeatures()) if needs_jieba else None
         # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
@@ -160,9 +157,8 @@ class Featurizer:
         if config.lexicon_dim:
             jieba = JiebaFeatures()
             counts = Counter(m.word for s in sentences for m in jieba.matches("".join(s)))
-            unknown = [unknown_word(g) for g in range(len(LEXICON_GROUPS))]
             lexicon_words = Vocab.build(
-                counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=unknown
+                counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=UNKNOWN_WORDS
             )
         return cls(
             config, words, chars, bigrams, fixed_words=len(words) - trained, lexicon_words=lexicon_words, jieba=jieba

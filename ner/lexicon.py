@@ -1,7 +1,7 @@
 """Chinese word-level features from jieba: segmentation positions and dictionary matches.
 
 * ``softword``: each character's position (B/M/E/S) in the word jieba's segmenter puts it in.
-* ``lexicon``: for each character, which dictionary words cover it and where (B/M/E), split by the
+* ``lexicon_flags``: for each character, which dictionary words cover it and where (B/M/E), split by the
   word's part of speech in jieba's dictionary: person (nr*), place (ns*), organisation (nt*), other.
   In the spirit of SoftLexicon (Ma et al., 2020), with jieba's own dictionary as the lexicon.
 * ``matches``: the dictionary words themselves, for SoftLexicon's word embeddings (``features.lexicon_dim``).
@@ -77,10 +77,6 @@ class JiebaFeatures:
                 if found is not None:
                     yield Match(i, length, word, *found)
 
-    def lexicon(self, text: str) -> list[list[int]]:
-        """Per character of ``text``: the indices of its active lexicon features (group × position)."""
-        return lexicon_flags(list(self.matches(text)), len(text))
-
 
 def lexicon_flags(matches: Sequence[Match], length: int) -> list[list[int]]:
     """Per character of a text of ``length`` characters: the indices of its active lexicon features
@@ -104,6 +100,9 @@ def covered(match: Match) -> Iterator[tuple[int, int]]:
 def unknown_word(group: int) -> str:
     """The lexicon-word vocabulary's stand-in for a dictionary word of ``group`` unseen in training."""
     return f"<unk:{LEXICON_GROUPS[group]}>"
+
+
+UNKNOWN_WORDS = tuple(unknown_word(g) for g in range(len(LEXICON_GROUPS)))  # one per group, in group order
 
 
 def char_offsets(tokens: Sequence[str]) -> list[int]:
