@@ -73,7 +73,8 @@ def _describe_split(split: str, info: Any) -> str:
         return f"- {split}: `{info['path']}` ({sentences}{digest})"
     if "held_out_from_train" in info:
         share = f"{info['held_out_from_train']:.0%}"
-        return f"- {split}: {share} of the training file held out (seed {info.get('seed')}, {sentences})"
+        runs = f", in runs of {info['block']} consecutive sentences" if info.get("block", 1) > 1 else ""
+        return f"- {split}: {share} of the training file held out{runs} (seed {info.get('seed')}, {sentences})"
     return f"- {split}: {info}"
 
 

@@ -119,6 +119,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
     dev_fraction: float = 0.05  # share of train held out as dev when no dev file is given
+    dev_block: int = 1  # ... drawn in runs of this many consecutive sentences (1: sentence by sentence)
     max_train_sentences: int = 0  # 0 uses all; for quick experiments
 
     def __post_init__(self) -> None:
@@ -129,6 +130,8 @@ class TrainConfig:
             raise ValueError("train.ema_decay must be in [0, 1)")
         if not 0.0 < self.dev_fraction < 1.0:
             raise ValueError("train.dev_fraction must be in (0, 1)")
+        if self.dev_block < 1:
+            raise ValueError("train.dev_block must be at least 1")
         if self.lm_weight < 0 or self.lm_vocab < 2:
             raise ValueError("train.lm_weight must be at least 0 and train.lm_vocab at least 2")
 

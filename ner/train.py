@@ -61,12 +61,24 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def split_dev(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
-    """A seeded random ``(train, dev)`` split of sentences with ``fraction`` going to dev."""
-    order = list(range(len(sentences)))
+def split_dev(
+    sentences: Sequence[Sentence], fraction: float, seed: int, block: int = 1
+) -> tuple[list[Sentence], list[Sentence]]:
+    """A seeded random ``(train, dev)`` split with about ``fraction`` of the sentences going to dev, in
+    runs of ``block`` consecutive sentences (the last run may be shorter): whole blocks are drawn until
+    dev holds ``fraction`` of the sentences. Corpora kept in document order put a document's sentences
+    together, and a dev sentence whose neighbours are in train is easier than new text; blocks of about a
+    document keep most of dev unseen. ``block = 1`` draws single sentences."""
+    if block < 1:
+        raise ValueError(f"block must be at least 1, got {block}")
+    order = list(range(math.ceil(len(sentences) / block)))
     random.Random(seed).shuffle(order)
     n_dev = max(1, int(len(sentences) * fraction))
-    dev_idx = set(order[:n_dev])
+    dev_idx: set[int] = set()
+    for b in order:
+        if len(dev_idx) >= n_dev:
+            break
+        dev_idx.update(range(b * block, min((b + 1) * block, len(sentences))))
     train = [s for i, s in enumerate(sentences) if i not in dev_idx]
     dev = [s for i, s in enumerate(sentences) if i in dev_idx]
     return train, dev
@@ -174,7 +186,7 @@ def _load_data(
     if dev_path is not None:
         dev_sents = read_conll(dev_path, scheme).sentences
     else:
-        train_sents, dev_sents = split_dev(train_sents, t.dev_fraction, t.seed)
+        train_sents, dev_sents = split_dev(train_sents, t.dev_fraction, t.seed, t.dev_block)
     if t.max_train_sentences:
         train_sents = train_sents[: t.max_train_sentences]
     if not train_sents:
@@ -315,7 +327,12 @@ def train(
             "dev": (
                 {"path": str(dev_path), "sha256": file_sha256(dev_path), "sentences": len(dev_sents)}
                 if dev_path is not None
-                else {"held_out_from_train": t.dev_fraction, "seed": t.seed, "sentences": len(dev_sents)}
+                else {
+                    "held_out_from_train": t.dev_fraction,
+                    "seed": t.seed,
+                    "block": t.dev_block,
+                    "sentences": len(dev_sents),
+                }
             ),
         },
         "versions": {
