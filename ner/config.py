@@ -109,6 +109,8 @@ class TrainConfig:
     clip: float = 5.0  # max gradient norm; 0 turns clipping off
     freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
+    average_epochs: int = 0  # evaluate and save the mean of the weights at the last N epochs' ends; 0 is off
+    keep_epochs: bool = False  # also save each epoch's own weights to OUT/epochs/NNN (scripts/average_checkpoints.py)
     # weight of an auxiliary objective: the BiLSTM's forward states predict the next word, its backward
     # states the previous one (Rei 2017; ner/objective.py); training only, 0 is off. With Adam on 5,000 CoNLL
     # sentences, 0.1 ends higher on every seed (docs/ACCURACY.md); Chinese turns it off (its bigram
@@ -128,6 +130,10 @@ class TrainConfig:
             raise ValueError("train.epochs, train.batch_size and train.lr must be positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("train.ema_decay must be in [0, 1)")
+        if self.average_epochs < 0:
+            raise ValueError("train.average_epochs must be at least 0 (0 is off)")
+        if self.average_epochs and self.ema_decay:
+            raise ValueError("train.average_epochs and train.ema_decay are two averages: choose one")
         if not 0.0 < self.dev_fraction < 1.0:
             raise ValueError("train.dev_fraction must be in (0, 1)")
         if self.dev_block < 1:

@@ -3,7 +3,9 @@
 One table row per epoch (loss, dev P/R/F1, seconds, lr; :mod:`ner.progress`), also appended to
 ``OUT/metrics.jsonl``; a learning curve and per-type chart are drawn into ``OUT`` at the end.
 The best checkpoint (by dev entity F1) is saved atomically to ``OUT/model``; training stops early
-after ``train.patience`` epochs without improvement.
+after ``train.patience`` epochs without improvement. With ``train.average_epochs`` the model evaluated
+and saved is the mean of the last epochs' weights (:mod:`ner.averaging`); with ``train.keep_epochs``
+each epoch's own weights are also saved, to ``OUT/epochs/NNN``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from ner import checkpoint
+from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
 from ner.distributed import current_world, in_process_group
@@ -39,6 +42,8 @@ from ner.types import Sentence
 from ner.word2vec import train_text_vectors
 
 logger = logging.getLogger(__name__)
+
+EPOCHS_DIR = "epochs"  # under the run's output: each epoch's weights when train.keep_epochs is on
 
 
 @dataclass
@@ -317,6 +322,7 @@ def train(
         if t.ema_decay
         else None
     )
+    epoch_average = EpochAverage(model, t.average_epochs) if t.average_epochs else None
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch))
 
     extra_base = {
@@ -377,6 +383,8 @@ def train(
             window_of,
         )
         total_loss = world.sum(total_loss)
+        if epoch_average is not None and world.is_main:  # only rank 0 evaluates it
+            epoch_average.update(model)
         schedule.step()
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
@@ -384,7 +392,11 @@ def train(
             if world.broadcast_flag(False):
                 break
             continue
-        best_model: BiLstmCrf = averaged.module if averaged is not None else model  # type: ignore[assignment]
+        best_model: BiLstmCrf = model
+        if averaged is not None:
+            best_model = averaged.module  # type: ignore[assignment]
+        elif epoch_average is not None:
+            best_model = epoch_average.module  # type: ignore[assignment]
         dev = evaluate_sentences(best_model, featurizer, dev_sents, t.eval_batch_size)
         improved = dev["f1"] > best_f1
         record = {
@@ -398,8 +410,13 @@ def train(
             "lr": optimizer.param_groups[0]["lr"],
             "best": improved,
         }
+        if best_model is not model:  # what the average is worth: the weights as they are, on the same dev
+            record["dev_f1_unaveraged"] = evaluate_sentences(model, featurizer, dev_sents, t.eval_batch_size)["f1"]
         with open(metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if t.keep_epochs:  # the weights as they are, not the average: to average or compare afterwards
+            metrics = {"epoch": epoch, "train_seconds": train_seconds}
+            checkpoint.save(model, featurizer, out / EPOCHS_DIR / f"{epoch:03d}", {**extra_base, "metrics": metrics})
         monitor.epoch(record)
         if improved:
             best_f1, best_epoch, best_dev, bad_epochs = dev["f1"], epoch, dev, 0

@@ -1,0 +1,116 @@
+"""Checkpoint averaging (train.average_epochs): the mean of the last epochs' weights, in training and alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ner import checkpoint
+from ner.averaging import EpochAverage, average_checkpoints
+from ner.config import load_config
+from ner.train import train
+
+from .conftest import EN_TRAIN, TINY
+
+
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1, bias=False)
+        self.register_buffer("mask", torch.tensor([1.0, 0.0]))
+
+
+def _set(net: _Net, *weights: float) -> _Net:
+    with torch.no_grad():
+        net.linear.weight.copy_(torch.tensor([list(weights)]))
+    return net
+
+
+def test_average_is_the_mean_of_the_last_epochs_only() -> None:
+    net = _set(_Net(), 0.0, 0.0)
+    average = EpochAverage(net, epochs=2)
+    for weights in [(1.0, 2.0), (3.0, 4.0), (7.0, 10.0)]:
+        average.update(_set(net, *weights))
+    assert len(average) == 2
+    assert average.module.linear.weight.tolist() == [[5.0, 7.0]]  # (3, 4) and (7, 10); (1, 2) dropped out
+    assert net.linear.weight.tolist() == [[7.0, 10.0]], "the trained model is left as it is"
+
+
+def test_average_copies_buffers_and_needs_an_epoch() -> None:
+    net = _Net()
+    average = EpochAverage(net, epochs=3)
+    with pytest.raises(ValueError, match="update"):
+        _ = average.module
+    average.update(net)
+    net.mask.fill_(5.0)  # a later change to the trained model's buffers does not reach the copy
+    assert average.module.mask.tolist() == [1.0, 0.0]
+    assert not any(p.requires_grad for p in average.module.parameters())
+    with pytest.raises(ValueError, match="at least one"):
+        EpochAverage(net, epochs=0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        (["train.average_epochs=-1"], "average_epochs"),
+        (["train.average_epochs=3", "train.ema_decay=0.99"], "choose one"),
+    ],
+)
+def test_bad_averages_are_refused(overrides: list[str], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        load_config("en", overrides=overrides)
+
+
+def test_training_evaluates_and_saves_the_average(tmp_path) -> None:
+    config = load_config("en", overrides=[*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2"])
+    result = train(config, EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all("dev_f1_unaveraged" in r for r in records)
+    # after one epoch the average holds that epoch's weights alone, so both score alike
+    assert records[0]["dev_f1"] == records[0]["dev_f1_unaveraged"]
+    model, _, saved = checkpoint.load(result.checkpoint)
+    assert saved["train"]["average_epochs"] == 2
+    assert not model.training
+
+
+def test_kept_epochs_average_to_what_training_saved(tmp_path) -> None:
+    """The script's mean of the kept epochs 2 and 3 is the model train.average_epochs=2 saved at epoch 3."""
+    overrides = [*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2", "train.keep_epochs=true"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    kept = sorted((tmp_path / "run" / "epochs").iterdir())
+    assert [p.name for p in kept] == ["001", "002", "003"]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    if result.best_epoch != 3:
+        pytest.skip("the tiny run's best average is not the last; nothing to compare")
+    saved, _, _ = checkpoint.load(result.checkpoint)
+    model, _, _ = average_checkpoints(kept[1:])
+    for (name, a), b in zip(saved.state_dict().items(), model.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    first, _, _ = checkpoint.load(kept[0])
+    assert not torch.equal(first.state_dict()["crf.transitions"], model.state_dict()["crf.transitions"])
+    assert records[-1]["dev_f1_unaveraged"] >= 0
+
+    path = Path(__file__).parent.parent / "scripts" / "average_checkpoints.py"
+    spec = importlib.util.spec_from_file_location("average_checkpoints", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main([str(p) for p in kept[1:]] + ["--out", str(tmp_path / "avg")]) == 0
+    written, _, config = checkpoint.load(tmp_path / "avg")
+    assert config["averaged_from"] == [str(p) for p in kept[1:]]
+    assert all(
+        torch.equal(a, b) for a, b in zip(written.state_dict().values(), model.state_dict().values(), strict=True)
+    )
+
+
+def test_checkpoints_of_other_models_are_refused(tmp_path, tiny_en, tiny_drugs) -> None:
+    with pytest.raises(ValueError, match="not checkpoints of one model"):
+        average_checkpoints([tiny_en.checkpoint, tiny_drugs.checkpoint])
+    with pytest.raises(ValueError, match="no checkpoints"):
+        average_checkpoints([])
