@@ -73,6 +73,19 @@ def average_checkpoints(paths: Sequence[str | Path]) -> tuple[BiLstmCrf, Featuri
         if _vocabulary(other_featurizer) != _vocabulary(featurizer):
             raise ValueError(f"{path}: its vocabulary differs from {paths[0]}'s: not checkpoints of one model")
         states.append(other.state_dict())
+    model.load_state_dict(mean_state(model, states))
+    return model, featurizer, config
+
+
+def mean_state(model: torch.nn.Module, states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of ``states`` (state dicts of ``model``'s class) over ``model``'s parameters; its other
+    entries (buffers) must be equal in all of them and are kept.
+
+    Raises:
+        ValueError: no states, or a buffer that differs between them.
+    """
+    if not states:
+        raise ValueError("no states to average")
     parameters = {name for name, _ in model.named_parameters()}
     averaged = {}
     for name, value in states[0].items():
@@ -82,8 +95,7 @@ def average_checkpoints(paths: Sequence[str | Path]) -> tuple[BiLstmCrf, Featuri
             raise ValueError(f"the checkpoints' {name} differ: it is a constant of one model")
         else:
             averaged[name] = value
-    model.load_state_dict(averaged)
-    return model, featurizer, config
+    return averaged
 
 
 def _vocabulary(featurizer: Featurizer) -> tuple[Any, ...]:

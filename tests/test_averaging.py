@@ -12,7 +12,7 @@ import torch
 from ner import checkpoint
 from ner.averaging import EpochAverage, average_checkpoints
 from ner.config import load_config
-from ner.train import train
+from ner.train import TrainResult, train
 
 from .conftest import EN_TRAIN, TINY
 
@@ -65,48 +65,72 @@ def test_bad_averages_are_refused(overrides: list[str], match: str) -> None:
         load_config("en", overrides=overrides)
 
 
-def test_training_evaluates_and_saves_the_average(tmp_path) -> None:
-    config = load_config("en", overrides=[*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2"])
-    result = train(config, EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False)
-    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+def _script(name: str):
+    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+@pytest.fixture(scope="module")
+def kept_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainResult, list[dict]]:
+    """A tiny run that evaluates the mean of its last 2 epochs and keeps each epoch's weights."""
+    out = tmp_path_factory.mktemp("kept") / "run"
+    overrides = [*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2", "train.keep_epochs=true"]
+    result = train(load_config("en", overrides=overrides), EN_TRAIN, out, dev_path=EN_TRAIN, progress=False)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return out, result, records
+
+
+def test_training_evaluates_and_saves_the_average(kept_run) -> None:
+    out, result, records = kept_run
     assert len(records) == 3 and all("dev_f1_unaveraged" in r for r in records)
     # after one epoch the average holds that epoch's weights alone, so both score alike
     assert records[0]["dev_f1"] == records[0]["dev_f1_unaveraged"]
     model, _, saved = checkpoint.load(result.checkpoint)
-    assert saved["train"]["average_epochs"] == 2
-    assert not model.training
+    assert saved["train"]["average_epochs"] == 2 and not model.training
+    assert [p.name for p in sorted((out / "epochs").iterdir())] == ["001", "002", "003"]
 
 
-def test_kept_epochs_average_to_what_training_saved(tmp_path) -> None:
-    """The script's mean of the kept epochs 2 and 3 is the model train.average_epochs=2 saved at epoch 3."""
-    overrides = [*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2", "train.keep_epochs=true"]
-    result = train(
-        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
-    )
-    kept = sorted((tmp_path / "run" / "epochs").iterdir())
-    assert [p.name for p in kept] == ["001", "002", "003"]
-    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    if result.best_epoch != 3:
-        pytest.skip("the tiny run's best average is not the last; nothing to compare")
+def test_kept_epochs_average_to_what_training_saved(kept_run, tmp_path) -> None:
+    """The script's mean of the kept epochs ending at the best one is the model training saved."""
+    out, result, _ = kept_run
+    kept = sorted((out / "epochs").iterdir())
+    window = kept[max(0, result.best_epoch - 2) : result.best_epoch]
     saved, _, _ = checkpoint.load(result.checkpoint)
-    model, _, _ = average_checkpoints(kept[1:])
+    model, _, _ = average_checkpoints(window)
     for (name, a), b in zip(saved.state_dict().items(), model.state_dict().values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
     first, _, _ = checkpoint.load(kept[0])
-    assert not torch.equal(first.state_dict()["crf.transitions"], model.state_dict()["crf.transitions"])
-    assert records[-1]["dev_f1_unaveraged"] >= 0
+    last, _, _ = checkpoint.load(kept[-1])
+    assert not torch.equal(first.state_dict()["crf.transitions"], last.state_dict()["crf.transitions"])
 
-    path = Path(__file__).parent.parent / "scripts" / "average_checkpoints.py"
-    spec = importlib.util.spec_from_file_location("average_checkpoints", path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    assert script.main([str(p) for p in kept[1:]] + ["--out", str(tmp_path / "avg")]) == 0
+    assert _script("average_checkpoints").main([str(p) for p in window] + ["--out", str(tmp_path / "avg")]) == 0
     written, _, config = checkpoint.load(tmp_path / "avg")
-    assert config["averaged_from"] == [str(p) for p in kept[1:]]
-    assert all(
-        torch.equal(a, b) for a, b in zip(written.state_dict().values(), model.state_dict().values(), strict=True)
-    )
+    assert config["averaged_from"] == [str(p) for p in window]
+    pairs = zip(written.state_dict().values(), model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+
+
+def test_sweep_scores_each_window_as_training_did(kept_run, capsys) -> None:
+    out, result, records = kept_run
+    sweep = _script("average_sweep")
+    assert sweep.main([str(out), "--windows", "1", "2", "--held-out", str(EN_TRAIN)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_window = {w: {r["epoch"]: r["dev_f1"] for r in lines if r["window"] == w and "epoch" in r} for w in (1, 2)}
+    assert by_window[1] == pytest.approx({r["epoch"]: r["dev_f1_unaveraged"] for r in records}, abs=1e-9)
+    assert by_window[2] == pytest.approx({r["epoch"]: r["dev_f1"] for r in records}, abs=1e-9)
+    selected = [r for r in lines if r["window"] == 2 and "selected_epoch" in r]
+    assert selected[0]["selected_epoch"] == result.best_epoch
+    assert selected[0][str(EN_TRAIN)] == pytest.approx(result.dev["f1"], abs=1e-9)  # dev is the training file
+
+
+def test_selection_stops_after_patience() -> None:
+    sweep = _script("average_sweep")
+    assert sweep.select({1: 0.5, 2: 0.7, 3: 0.6, 4: 0.65, 5: 0.9}, patience=2) == 2
+    assert sweep.select({1: 0.5, 2: 0.7, 3: 0.6, 4: 0.65, 5: 0.9}, patience=3) == 5
 
 
 def test_checkpoints_of_other_models_are_refused(tmp_path, tiny_en, tiny_drugs) -> None:
