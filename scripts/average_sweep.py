@@ -9,7 +9,9 @@ training drew it (its dev file, or the share held out of its training file with 
 and scores, for each window K and each epoch e, the mean of the weights of epochs max(1, e-K+1) .. e:
 what ``train.average_epochs = K`` evaluates at epoch e (K = 1 is the weights alone). Each window then
 selects as training does, the best dev F1 with the run's patience; that model is scored on every
-``--held-out`` file. Prints one JSON line per (window, epoch) and one per window's selection.
+``--held-out`` file. ``--from-epoch N`` scores epochs N and later only (selection then starts there);
+``--held-out-every`` scores every (window, epoch) on the held-out files, to see how much they move
+between neighbouring epochs. Prints one JSON line per (window, epoch) and one per window's selection.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="a run directory whose epochs were kept")
     parser.add_argument("--windows", type=int, nargs="+", default=[1, 3, 5, 8])
     parser.add_argument("--held-out", type=Path, nargs="*", default=[], help="files to score each selection on")
+    parser.add_argument("--held-out-every", action="store_true", help="score every epoch on the held-out files")
+    parser.add_argument("--from-epoch", type=int, default=1, help="score epochs from this one on")
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args(argv)
     kept = sorted((args.run / EPOCHS_DIR).glob("[0-9][0-9][0-9]"))
@@ -75,9 +79,16 @@ def main(argv: list[str] | None = None) -> int:
 
     for window in args.windows:
         scores = {}
-        for epoch in epochs:
+        for epoch in (e for e in epochs if e >= args.from_epoch):
             scores[epoch] = evaluate_sentences(averaged(window, epoch), featurizer, dev, args.batch_size)["f1"]
-            print(json.dumps({"window": window, "epoch": epoch, "dev_f1": scores[epoch]}), flush=True)
+            row: dict[str, Any] = {"window": window, "epoch": epoch, "dev_f1": scores[epoch]}
+            if args.held_out_every:
+                for path, sentences in held_out.items():
+                    row[path] = evaluate_sentences(model, featurizer, sentences, args.batch_size)["f1"]
+            print(json.dumps(row), flush=True)
+        if not scores:
+            print(f"error: no kept epoch from {args.from_epoch} on", file=sys.stderr)
+            return 2
         chosen = select(scores, config["train"]["patience"])
         line: dict[str, Any] = {"window": window, "selected_epoch": chosen, "dev_f1": scores[chosen]}
         for path, sentences in held_out.items():

@@ -127,6 +127,22 @@ def test_sweep_scores_each_window_as_training_did(kept_run, capsys) -> None:
     assert selected[0][str(EN_TRAIN)] == pytest.approx(result.dev["f1"], abs=1e-9)  # dev is the training file
 
 
+def test_sweep_scores_every_epoch_on_held_out_files_when_asked(kept_run, capsys) -> None:
+    out, _, records = kept_run
+    sweep = _script("average_sweep")
+    assert (
+        sweep.main([str(out), "--windows", "2", "--from-epoch", "2", "--held-out", str(EN_TRAIN), "--held-out-every"])
+        == 0
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = [r for r in lines if "epoch" in r]
+    assert [r["epoch"] for r in rows] == [2, 3]
+    for row in rows:  # the held-out file is the dev file here
+        assert row[str(EN_TRAIN)] == pytest.approx(row["dev_f1"], abs=1e-9)
+        assert row["dev_f1"] == pytest.approx(records[row["epoch"] - 1]["dev_f1"], abs=1e-9)
+    assert sweep.main([str(out), "--windows", "2", "--from-epoch", "9"]) == 2
+
+
 def test_selection_stops_after_patience() -> None:
     sweep = _script("average_sweep")
     assert sweep.select({1: 0.5, 2: 0.7, 3: 0.6, 4: 0.65, 5: 0.9}, patience=2) == 2
