@@ -47,9 +47,7 @@ class EpochAverage:
         """A model (a copy of the one given at construction) holding the mean of the weights held."""
         if not self._snapshots:
             raise ValueError("nothing to average yet: call update first")
-        with torch.no_grad():
-            for name, p in self._average.named_parameters():
-                p.copy_(torch.stack([s[name] for s in self._snapshots]).mean(dim=0))
+        self._average.load_state_dict(mean_state(self._average, list(self._snapshots)), strict=False)
         return self._average
 
 
