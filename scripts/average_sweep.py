@@ -78,21 +78,26 @@ def main(argv: list[str] | None = None) -> int:
         return model
 
     for window in args.windows:
-        scores = {}
+        scores, rows = {}, {}
         for epoch in (e for e in epochs if e >= args.from_epoch):
             scores[epoch] = evaluate_sentences(averaged(window, epoch), featurizer, dev, args.batch_size)["f1"]
             row: dict[str, Any] = {"window": window, "epoch": epoch, "dev_f1": scores[epoch]}
             if args.held_out_every:
                 for path, sentences in held_out.items():
                     row[path] = evaluate_sentences(model, featurizer, sentences, args.batch_size)["f1"]
+            rows[epoch] = row
             print(json.dumps(row), flush=True)
         if not scores:
             print(f"error: no kept epoch from {args.from_epoch} on", file=sys.stderr)
             return 2
         chosen = select(scores, config["train"]["patience"])
         line: dict[str, Any] = {"window": window, "selected_epoch": chosen, "dev_f1": scores[chosen]}
-        for path, sentences in held_out.items():
-            line[path] = evaluate_sentences(averaged(window, chosen), featurizer, sentences, args.batch_size)["f1"]
+        if args.held_out_every:  # already scored on the held-out files
+            line.update({path: rows[chosen][path] for path in held_out})
+        elif held_out:
+            averaged(window, chosen)
+            for path, sentences in held_out.items():
+                line[path] = evaluate_sentences(model, featurizer, sentences, args.batch_size)["f1"]
         print(json.dumps(line), flush=True)
     return 0
 
