@@ -126,8 +126,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_literals(self)
-        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0:
-            raise ValueError("train.epochs, train.batch_size and train.lr must be positive")
+        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0 or self.patience <= 0:
+            raise ValueError("train.epochs, train.patience, train.batch_size and train.lr must be positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("train.ema_decay must be in [0, 1)")
         if self.average_epochs < 0:

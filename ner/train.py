@@ -37,6 +37,7 @@ from ner.features import Encoded, Featurizer, bigram_keys, memory_windows, pack_
 from ner.model import BiLstmCrf
 from ner.objective import TrainingObjective
 from ner.progress import TrainingMonitor
+from ner.stopping import EarlyStopping
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
 from ner.word2vec import train_text_vectors
@@ -353,7 +354,8 @@ def train(
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
         metrics_path.write_text("")  # one run per file
-    best_f1, best_epoch, best_dev, bad_epochs = -1.0, 0, {}, 0
+    stopping = EarlyStopping(t.patience)
+    best_dev: dict[str, Any] = {}
     started = time.perf_counter()
     train_seconds = 0.0
     epoch = 0
@@ -398,7 +400,7 @@ def train(
         elif epoch_average is not None:
             best_model = epoch_average.module  # type: ignore[assignment]
         dev = evaluate_sentences(best_model, featurizer, dev_sents, t.eval_batch_size)
-        improved = dev["f1"] > best_f1
+        improved = stopping.update(epoch, dev["f1"])
         record = {
             "epoch": epoch,
             "loss": total_loss / len(train_sents),
@@ -419,21 +421,19 @@ def train(
             checkpoint.save(model, featurizer, out / EPOCHS_DIR / f"{epoch:03d}", {**extra_base, "metrics": metrics})
         monitor.epoch(record)
         if improved:
-            best_f1, best_epoch, best_dev, bad_epochs = dev["f1"], epoch, dev, 0
+            best_dev = dev
             metrics = {"best_epoch": epoch, "dev": dev, "train_seconds": train_seconds}
             checkpoint.save(best_model, featurizer, out / checkpoint.MODEL_DIR, {**extra_base, "metrics": metrics})
-        else:
-            bad_epochs += 1
-            if bad_epochs >= t.patience:
-                logger.info("no better dev F1 for %d epochs: stopping", t.patience)
-                world.broadcast_flag(True)
-                break
+        elif stopping.should_stop:
+            logger.info("no better dev F1 for %d epochs: stopping", t.patience)
+            world.broadcast_flag(True)
+            break
         world.broadcast_flag(False)
     total = time.perf_counter() - started
     monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl
     return TrainResult(
         checkpoint=out / checkpoint.MODEL_DIR,
-        best_epoch=best_epoch,
+        best_epoch=stopping.best_epoch,
         dev=best_dev,
         epochs_run=epoch,
         seconds=total,

@@ -26,6 +26,7 @@ from ner import checkpoint
 from ner.averaging import mean_state
 from ner.conll import read_conll
 from ner.evaluate import evaluate_sentences
+from ner.stopping import select_epoch
 from ner.train import EPOCHS_DIR, split_dev
 
 
@@ -36,19 +37,6 @@ def _dev_sentences(config: dict[str, Any]) -> list[Any]:
         return read_conll(dev["path"]).sentences
     t = config["train"]
     return split_dev(read_conll(train["path"]).sentences, t["dev_fraction"], t["seed"], t["dev_block"])[1]
-
-
-def select(scores: dict[int, float], patience: int) -> int:
-    """The epoch training would keep: the best dev F1 until ``patience`` epochs bring no better one."""
-    best_epoch, best, bad = 0, -1.0, 0
-    for epoch in sorted(scores):
-        if scores[epoch] > best:
-            best_epoch, best, bad = epoch, scores[epoch], 0
-        else:
-            bad += 1
-            if bad >= patience:
-                break
-    return best_epoch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if not scores:
             print(f"error: no kept epoch from {args.from_epoch} on", file=sys.stderr)
             return 2
-        chosen = select(scores, config["train"]["patience"])
+        chosen = select_epoch(scores, config["train"]["patience"])
         line: dict[str, Any] = {"window": window, "selected_epoch": chosen, "dev_f1": scores[chosen]}
         if args.held_out_every:  # already scored on the held-out files
             line.update({path: rows[chosen][path] for path in held_out})

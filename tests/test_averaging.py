@@ -143,12 +143,6 @@ def test_sweep_scores_every_epoch_on_held_out_files_when_asked(kept_run, capsys)
     assert sweep.main([str(out), "--windows", "2", "--from-epoch", "9"]) == 2
 
 
-def test_selection_stops_after_patience() -> None:
-    sweep = _script("average_sweep")
-    assert sweep.select({1: 0.5, 2: 0.7, 3: 0.6, 4: 0.65, 5: 0.9}, patience=2) == 2
-    assert sweep.select({1: 0.5, 2: 0.7, 3: 0.6, 4: 0.65, 5: 0.9}, patience=3) == 5
-
-
 def test_checkpoints_of_other_models_are_refused(tmp_path, tiny_en, tiny_drugs) -> None:
     with pytest.raises(ValueError, match="not checkpoints of one model"):
         average_checkpoints([tiny_en.checkpoint, tiny_drugs.checkpoint])
