@@ -145,8 +145,8 @@ class Featurizer:
         (already in lookup form) so unseen words keep their pretrained vectors: those come last, as
         the featurizer's ``fixed_words``."""
         word_counts = Counter(word_key(t, config) for s in sentences for t in s)
-        words = Vocab.build(word_counts, min_count=config.word_min_count, extra=pretrained_words)
-        trained = len(Vocab.build(word_counts, min_count=config.word_min_count))
+        trained_words = Vocab.build(word_counts, min_count=config.word_min_count)
+        words = trained_words.extended(pretrained_words)
         chars = bigrams = None
         if config.char_encoder != "none":
             chars = Vocab.build(Counter(c for s in sentences for t in s for c in t))
@@ -160,9 +160,8 @@ class Featurizer:
             lexicon_words = Vocab.build(
                 counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=UNKNOWN_WORDS
             )
-        return cls(
-            config, words, chars, bigrams, fixed_words=len(words) - trained, lexicon_words=lexicon_words, jieba=jieba
-        )
+        fixed_words = len(words) - len(trained_words)
+        return cls(config, words, chars, bigrams, fixed_words=fixed_words, lexicon_words=lexicon_words, jieba=jieba)
 
     def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """(word id, casing id, character ids) of one token; casing and characters 0/() when unused."""

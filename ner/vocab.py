@@ -32,13 +32,17 @@ class Vocab:
         """Items seen at least ``min_count`` times (most frequent first, ties by string, at most
         ``max_size``), then ``extra`` items not already in, in their given order."""
         ranked = sorted((s for s, c in counts.items() if c >= min_count), key=lambda s: (-counts[s], s))
-        items = [PAD, UNK] + [s for s in ranked[:max_size] if s not in (PAD, UNK)]
+        return cls([PAD, UNK] + [s for s in ranked[:max_size] if s not in (PAD, UNK)]).extended(extra)
+
+    def extended(self, extra: Iterable[str]) -> Vocab:
+        """This vocabulary followed by the ``extra`` items not already in, in their given order."""
+        items = list(self._items)
         have = set(items)
         for s in extra:
             if s not in have:
                 items.append(s)
                 have.add(s)
-        return cls(items)
+        return type(self)(items)
 
     def __len__(self) -> int:
         return len(self._items)
