@@ -112,9 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette runs this handler outside every middleware, RequestContext included: the id comes
         # from the request's state, and the header is set here.
         request_id = getattr(request.state, "request_id", None)
-        logger.exception(
-            "unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id}
-        )
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
         headers = {REQUEST_ID_HEADER: request_id} if request_id else None
         message = "internal error; see the service log"
         return error_response(500, "internal_error", message, headers=headers, request_id=request_id)

@@ -22,8 +22,11 @@ class Metrics:
             "ner_http_requests", "HTTP requests by route and status", ["method", "route", "status"], registry=r
         )
         self.latency = Histogram(
-            "ner_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ner_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.texts = Counter("ner_texts", "Texts tagged", ["model"], registry=r)
         self.characters = Counter("ner_characters", "Characters tagged", ["model"], registry=r)
@@ -32,12 +35,18 @@ class Metrics:
             "ner_inference_duration_seconds", "Time per model call", ["model"], buckets=_LATENCY_BUCKETS, registry=r
         )
         self.queue_wait = Histogram(
-            "ner_inference_queue_seconds", "Wait for a model call (micro-batch) to start", ["model"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ner_inference_queue_seconds",
+            "Wait for a model call (micro-batch) to start",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.batch_requests = Histogram(
-            "ner_batch_requests", "Requests sharing one model call (dynamic micro-batching)", ["model"],
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r,
+            "ner_batch_requests",
+            "Requests sharing one model call (dynamic micro-batching)",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
         )
         self.queued = Gauge("ner_inference_queued", "Requests waiting for a model call", registry=r)
         self.reloads = Counter("ner_model_reloads", "Model reloads by outcome", ["model", "outcome"], registry=r)

@@ -79,9 +79,16 @@ def main() -> None:
         return out
 
     assert zoned() == [tagger.tokenize(t) for t in corpus.texts]
-    rows.append(("tokenise", "spaCy memory zone per call", timed(zoned, args.passes),
-                 "warm vocabulary, rebuilt past 30k words", timed(lambda: [tagger.tokenize(t) for t in corpus.texts],
-                                                                  args.passes), "same tokens"))
+    rows.append(
+        (
+            "tokenise",
+            "spaCy memory zone per call",
+            timed(zoned, args.passes),
+            "warm vocabulary, rebuilt past 30k words",
+            timed(lambda: [tagger.tokenize(t) for t in corpus.texts], args.passes),
+            "same tokens",
+        )
+    )
 
     sentences = [[t.text for s in tagger.tokenize(x) for t in s] for x in corpus.texts]
     batches = [b for _, _, b in _length_batches(tagger.featurizer, sentences, args.batch)]
@@ -97,8 +104,16 @@ def main() -> None:
 
         same = all(torch.allclose(a, c, atol=1e-5) for a, c in zip(every(), distinct()))
         encoder = f"char {CHAR_ENCODER_NAMES[model.features.char_encoder]}"
-        rows.append((encoder, "every token occurrence", timed(every, args.passes), "each distinct token once",
-                     timed(distinct, args.passes), f"same vectors: {same}"))
+        rows.append(
+            (
+                encoder,
+                "every token occurrence",
+                timed(every, args.passes),
+                "each distinct token once",
+                timed(distinct, args.passes),
+                f"same vectors: {same}",
+            )
+        )
 
         # BiLSTM: packed sequences against two unidirectional runs over the padded batch.
         def packed() -> list:
@@ -108,42 +123,74 @@ def main() -> None:
             return [bilstm_padded(model.lstm, x, b.mask) for x, b in zip(reps, batches)]
 
         diff = max(((a - c).abs().max().item() for a, c in zip(packed(), padded())), default=0.0)
-        rows.append(("word BiLSTM", "packed sequence", timed(packed, args.passes), "padded, each direction apart",
-                     timed(padded, args.passes), f"max abs diff {diff:.1e}"))
+        rows.append(
+            (
+                "word BiLSTM",
+                "packed sequence",
+                timed(packed, args.passes),
+                "padded, each direction apart",
+                timed(padded, args.passes),
+                f"max abs diff {diff:.1e}",
+            )
+        )
 
         # Length bucketing: batches of similar lengths against batches in input order.
-        unsorted = [tagger.featurizer.collate([tagger.featurizer.encode(s) for s in sentences[k : k + args.batch]])
-                    for k in range(0, len(sentences), args.batch)]
-        rows.append(("whole network", "batches in input order", timed(lambda: [model.emissions(b) for b in unsorted],
-                     args.passes), "batches sorted by length", timed(lambda: [model.emissions(b) for b in batches],
-                     args.passes), f"padding {_padding(unsorted):.0%} → {_padding(batches):.0%}"))
+        unsorted = [
+            tagger.featurizer.collate([tagger.featurizer.encode(s) for s in sentences[k : k + args.batch]])
+            for k in range(0, len(sentences), args.batch)
+        ]
+        rows.append(
+            (
+                "whole network",
+                "batches in input order",
+                timed(lambda: [model.emissions(b) for b in unsorted], args.passes),
+                "batches sorted by length",
+                timed(lambda: [model.emissions(b) for b in batches], args.passes),
+                f"padding {_padding(unsorted):.0%} → {_padding(batches):.0%}",
+            )
+        )
 
         # Forward-backward: logsumexp over (B, K, K) per step against scaled matrix products.
         ems = [model.emissions(b) for b in batches]
         lz_old = [logsumexp_forward_backward(model.crf, e, b.mask) for e, b in zip(ems, batches)]
         lz_new = [model.crf.posteriors(e, b.mask).log_z for e, b in zip(ems, batches)]
         diff = max((a.double() - c).abs().max().item() for a, c in zip(lz_old, lz_new))
-        rows.append(("forward-backward", "logsumexp per step, float32",
-                     timed(lambda: [logsumexp_forward_backward(model.crf, e, b.mask) for e, b in zip(ems, batches)],
-                           args.passes),
-                     "matrix products, float64", timed(lambda: [model.crf.posteriors(e, b.mask)
-                                                                 for e, b in zip(ems, batches)], args.passes),
-                     f"log Z max diff {diff:.1e}"))
+        rows.append(
+            (
+                "forward-backward",
+                "logsumexp per step, float32",
+                timed(
+                    lambda: [logsumexp_forward_backward(model.crf, e, b.mask) for e, b in zip(ems, batches)],
+                    args.passes,
+                ),
+                "matrix products, float64",
+                timed(lambda: [model.crf.posteriors(e, b.mask) for e, b in zip(ems, batches)], args.passes),
+                f"log Z max diff {diff:.1e}",
+            )
+        )
 
         # Dynamic int8 quantisation of the LSTM, as NER_QUANTIZE serves it (packed path: no float weights).
         quantised = model.quantized()
         gold = read_conll(args.en).sentences
         f1_float = evaluate_sentences(model, tagger.featurizer, gold, args.batch)["f1"]
         f1_int8 = evaluate_sentences(quantised, tagger.featurizer, gold, args.batch)["f1"]
-        rows.append(("word BiLSTM, int8", "float32, padded", timed(padded, args.passes), "dynamic int8, packed",
-                     timed(lambda: [lstm_packed(quantised.lstm, x, b.mask) for x, b in zip(reps, batches)],
-                           args.passes),
-                     f"dev F1 {f1_float:.4f} → {f1_int8:.4f}"))
+        rows.append(
+            (
+                "word BiLSTM, int8",
+                "float32, padded",
+                timed(padded, args.passes),
+                "dynamic int8, packed",
+                timed(lambda: [lstm_packed(quantised.lstm, x, b.mask) for x, b in zip(reps, batches)], args.passes),
+                f"dev F1 {f1_float:.4f} → {f1_int8:.4f}",
+            )
+        )
 
     rows.append(_training_row(tagger, args))
 
-    print(f"Stage timings on {corpus.name} ({len(corpus.texts)} sentences), batch {args.batch}, "
-          f"{torch.get_num_threads()} torch threads, median of {args.passes} passes\n")
+    print(
+        f"Stage timings on {corpus.name} ({len(corpus.texts)} sentences), batch {args.batch}, "
+        f"{torch.get_num_threads()} torch threads, median of {args.passes} passes\n"
+    )
     print("| stage | before | s | after | s | speed-up | check |")
     print("|---|---|---:|---|---:|---:|---|")
     for stage, before, t0, after, t1, check in rows:
@@ -156,9 +203,13 @@ def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, f
     train = args.en.with_name("train.txt")
     sentences = read_conll(train if train.exists() else args.en).sentences[:1600]
     ids = {label: i for i, label in enumerate(model.labels)}
-    batches = [featurizer.collate([featurizer.encode(s.tokens) for s in sentences[k : k + 16]],
-                                  [[ids[t] for t in s.tags] for s in sentences[k : k + 16]])
-               for k in range(0, len(sentences), 16)]
+    batches = [
+        featurizer.collate(
+            [featurizer.encode(s.tokens) for s in sentences[k : k + 16]],
+            [[ids[t] for t in s.tags] for s in sentences[k : k + 16]],
+        )
+        for k in range(0, len(sentences), 16)
+    ]
 
     def steps(padded: bool) -> None:
         model.train()
@@ -170,8 +221,14 @@ def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, f
         model.eval()
 
     before, after = timed(lambda: steps(False), args.passes), timed(lambda: steps(True), args.passes)
-    return ("training step, BiLSTM", "packed sequence", before, "padded, each direction apart", after,
-            f"{len(sentences)} sentences, batches of 16, forward + backward")
+    return (
+        "training step, BiLSTM",
+        "packed sequence",
+        before,
+        "padded, each direction apart",
+        after,
+        f"{len(sentences)} sentences, batches of 16, forward + backward",
+    )
 
 
 def _padding(batches: list) -> float:

@@ -97,8 +97,17 @@ def _result(service: str, load: Load, summary: dict[str, Any]) -> RestResult:
     errors = sum(summary[k] for k in ("non_2xx", "connect_errors", "read_errors", "write_errors", "timeouts"))
     rps = summary["requests"] / seconds
     return RestResult(
-        service, load.label, load.connections, load.texts_per_request, rps, rps * load.texts_per_request,
-        summary["p50_us"] / 1000, summary["p95_us"] / 1000, summary["p99_us"] / 1000, errors, summary["requests"],
+        service,
+        load.label,
+        load.connections,
+        load.texts_per_request,
+        rps,
+        rps * load.texts_per_request,
+        summary["p50_us"] / 1000,
+        summary["p95_us"] / 1000,
+        summary["p99_us"] / 1000,
+        errors,
+        summary["requests"],
     )
 
 

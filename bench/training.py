@@ -16,9 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure_epochs(
-    train: Path, dev: Path, config: Path, epochs: int = 1, extra: Sequence[str] = ()
-) -> dict[str, Any]:
+def measure_epochs(train: Path, dev: Path, config: Path, epochs: int = 1, extra: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``ner train`` for ``epochs`` epochs and return its per-epoch timings and the command's wall clock."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "ner.cli", "train", "--config", str(config), "--lang", "en"]
@@ -43,5 +41,8 @@ def shipped_training(name: str = "en") -> dict[str, Any]:
     """What the shipped model's checkpoint recorded: training seconds to its best epoch, and that epoch."""
     config = json.loads((ROOT / "ner" / "models" / name / "config.json").read_text())
     metrics = config.get("metrics", {})
-    return {"train_seconds": metrics.get("train_seconds"), "best_epoch": metrics.get("best_epoch"),
-            "epochs_configured": config.get("train", {}).get("epochs")}
+    return {
+        "train_seconds": metrics.get("train_seconds"),
+        "best_epoch": metrics.get("best_epoch"),
+        "epochs_configured": config.get("train", {}).get("epochs"),
+    }

@@ -49,8 +49,13 @@ def train_text_vectors(sequences: Sequence[Sequence[str]], dim: int, seed: int) 
         hashfxn=_stable_hash,
     )
     vectors = model.wv
-    logger.info("word2vec (dim %d) on %d training sequences: %d items in %.0f s",
-                dim, len(sentences), len(vectors.index_to_key), time.perf_counter() - start)
+    logger.info(
+        "word2vec (dim %d) on %d training sequences: %d items in %.0f s",
+        dim,
+        len(sentences),
+        len(vectors.index_to_key),
+        time.perf_counter() - start,
+    )
     return {word: np.array(vectors[word], dtype=np.float32) for word in vectors.index_to_key}
 
 

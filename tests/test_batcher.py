@@ -181,8 +181,10 @@ def test_concurrent_requests_to_the_real_service_share_calls_and_get_their_own_a
     registry = ModelRegistry()
     registry.load_all(("en",))
     tagger = registry.get("en").tagger  # type: ignore[union-attr]
-    texts = [f"{name} met Angela Merkel in {city} on Monday." for name, city in
-             [("Barack Obama", "Paris"), ("Boris Johnson", "Berlin"), ("Emmanuel Macron", "Rome")] * 8]
+    texts = [
+        f"{name} met Angela Merkel in {city} on Monday."
+        for name, city in [("Barack Obama", "Paris"), ("Boris Johnson", "Berlin"), ("Emmanuel Macron", "Rome")] * 8
+    ]
     expected = [[e.to_dict() | {"score": round(e.score, 4)} for e in ents] for ents in tagger.predict(texts)]
     app = create_app(Settings(models=("en",)), registry=registry)
 

@@ -23,7 +23,10 @@ def _bench(tmp_path: Path, *args: str) -> tuple[str, dict]:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", *TINY_INPUTS, "--passes", "1", "--out", str(out), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, json.loads(out.read_text())
@@ -58,7 +61,10 @@ def test_rest_section(tmp_path: Path) -> None:
     stdout, report = _bench(tmp_path, *args)
     results = report["rest"]
     assert {(r["service"], r["texts_per_request"]) for r in results} == {
-        ("ours", 1), ("ours", 32), ("spaCy reference", 1), ("spaCy reference", 32)
+        ("ours", 1),
+        ("ours", 32),
+        ("spaCy reference", 1),
+        ("spaCy reference", 32),
     }
     for r in results:
         assert r["errors"] == 0 and r["requests"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0

@@ -177,7 +177,9 @@ def test_deployment_probes_resources_and_threads(k8s: dict[str, dict[str, Any]])
     (port,) = container["ports"]
     probes = {kind: container[kind]["httpGet"] for kind in ("startupProbe", "readinessProbe", "livenessProbe")}
     assert {kind: p["path"] for kind, p in probes.items()} == {
-        "startupProbe": "/ready", "readinessProbe": "/ready", "livenessProbe": "/health"
+        "startupProbe": "/ready",
+        "readinessProbe": "/ready",
+        "livenessProbe": "/health",
     }
     assert all(p["port"] == port["name"] for p in probes.values()) and port["containerPort"] == Settings().port
     startup = container["startupProbe"]

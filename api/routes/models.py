@@ -36,9 +36,7 @@ def list_models(state: State) -> ModelsResponse:
     dependencies=[Depends(require_admin)],
     responses=error_responses(400, 401, 403, 404, 408, 413, 415, 422),
 )
-async def reload_model(
-    name: str, state: State, body: Annotated[ReloadRequest | None, Body()] = None
-) -> ReloadResponse:
+async def reload_model(name: str, state: State, body: Annotated[ReloadRequest | None, Body()] = None) -> ReloadResponse:
     """Load, validate and atomically swap in a checkpoint for ``name`` (requires ``X-API-Key``).
 
     Without ``path`` the name is resolved again (the store's current version, else the shipped model).

@@ -37,9 +37,7 @@ from safetensors import safe_open
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(
-    procs: int, train: Path, dev: Path, out: Path, sentences: int, epochs: int, extra: list[str]
-) -> dict[str, Any]:
+def run(procs: int, train: Path, dev: Path, out: Path, sentences: int, epochs: int, extra: list[str]) -> dict[str, Any]:
     launcher = [sys.executable, "-m", "ner.cli"]
     if procs > 1:
         launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}"]

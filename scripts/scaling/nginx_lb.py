@@ -144,8 +144,12 @@ def balance(
         raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx)")
     prefix = private_prefix()
     text = render(
-        config.read_text(encoding="utf-8"), upstreams, f"127.0.0.1:{port}", prefix,
-        worker_processes=worker_processes, show_upstream=show_upstream,
+        config.read_text(encoding="utf-8"),
+        upstreams,
+        f"127.0.0.1:{port}",
+        prefix,
+        worker_processes=worker_processes,
+        show_upstream=show_upstream,
     )
     checked = check(text, prefix)
     if checked.returncode != 0:

@@ -42,8 +42,13 @@ def run_wrk(url: str, duration: float, connections: int, threads: int) -> dict[s
     if wrk is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     command = [
-        wrk, f"--threads={threads}", f"--connections={connections}", f"--duration={duration:g}s",
-        "--timeout=30s", f"--script={LUA}", f"{url}/v1/ner",
+        wrk,
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={duration:g}s",
+        "--timeout=30s",
+        f"--script={LUA}",
+        f"{url}/v1/ner",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     found = _JSON.search(done.stdout)

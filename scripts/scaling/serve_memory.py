@@ -40,12 +40,19 @@ def _repeat(sentence: str, chars: int) -> str:
 def stages() -> list[tuple[str, list[tuple[str, dict[str, object]]]]]:
     """(stage name, [(path, JSON body)]) in the order they run."""
     short = [("/v1/ner", {"text": EN, "model": "en"}), ("/v1/ner", {"text": ZH, "model": "zh"})] * 100
-    long = [("/v1/ner", {"text": _repeat(EN, 100_000), "model": "en"}),
-            ("/v1/ner", {"text": _repeat(ZH, 100_000), "model": "zh"})]
-    batch = [("/v1/ner/batch", {"texts": [_repeat(EN, 1000)] * 256, "model": "en"}),
-             ("/v1/ner/batch", {"texts": [_repeat(ZH, 1000)] * 256, "model": "zh"})]
-    return [("200 short sentences", short), ("100,000-char text, en and zh", long),
-            ("batch of 256 × 1,000 chars, en and zh", batch)]
+    long = [
+        ("/v1/ner", {"text": _repeat(EN, 100_000), "model": "en"}),
+        ("/v1/ner", {"text": _repeat(ZH, 100_000), "model": "zh"}),
+    ]
+    batch = [
+        ("/v1/ner/batch", {"texts": [_repeat(EN, 1000)] * 256, "model": "en"}),
+        ("/v1/ner/batch", {"texts": [_repeat(ZH, 1000)] * 256, "model": "zh"}),
+    ]
+    return [
+        ("200 short sentences", short),
+        ("100,000-char text, en and zh", long),
+        ("batch of 256 × 1,000 chars, en and zh", batch),
+    ]
 
 
 def main() -> None:
@@ -55,7 +62,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
     env = production_env(
-        NER_MODELS="en,zh", NER_TORCH_THREADS=str(args.threads), NER_INFERENCE_WORKERS=str(args.workers),
+        NER_MODELS="en,zh",
+        NER_TORCH_THREADS=str(args.threads),
+        NER_INFERENCE_WORKERS=str(args.workers),
         MALLOC_ARENA_MAX="2",  # as the Dockerfile sets it
     )
     rows: list[dict[str, object]] = []
