@@ -156,6 +156,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     if features.get("doc_memory"):
         lines.append(
             f"- document memory: each token's tag scores also read the mean BiLSTM state of its word's "
+            f"{'' if features.get('doc_memory_self', True) else 'other '}"
             f"occurrences in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
         )
     training = config.get("train") if isinstance(config.get("train"), dict) else {}

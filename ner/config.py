@@ -58,6 +58,7 @@ class FeatureConfig:
     # form) in the same window of up to this many consecutive sentences of one document (one text, when
     # serving), so that a name tagged clearly in one sentence informs its other mentions; 0 is off
     doc_memory: int = 0
+    doc_memory_self: bool = True  # the mean includes the token itself; off: the other occurrences only
 
     def __post_init__(self) -> None:
         _check_literals(self)

@@ -138,18 +138,24 @@ def bilstm_padded(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.T
     return x
 
 
-def document_memory(states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+def document_memory(states: torch.Tensor, groups: torch.Tensor, include_self: bool = True) -> torch.Tensor:
     """The mean of ``states`` over each token's group, (B, T, H): for every token, the average BiLSTM state
     of all the batch's tokens in its group (the occurrences of one word in one document window, itself
-    included); zeros at padding (group 0). ``states``: (B, T, H); ``groups``: (B, T) long."""
+    included unless ``include_self`` is off: then the mean of the other occurrences, zeros for a word that
+    occurs once); zeros at padding (group 0). ``states``: (B, T, H); ``groups``: (B, T) long."""
     flat = states.reshape(-1, states.shape[-1])
     index = groups.reshape(-1)
     size = int(index.max()) + 1 if index.numel() else 1
     sums = flat.new_zeros(size, flat.shape[1]).index_add_(0, index, flat)
-    counts = flat.new_zeros(size).index_add_(0, index, flat.new_ones(index.shape[0])).clamp_min(1)
-    means = sums / counts.unsqueeze(1)
-    means[0] = 0.0
-    return means[index].view_as(states)
+    counts = flat.new_zeros(size).index_add_(0, index, flat.new_ones(index.shape[0]))
+    if include_self:
+        means = sums / counts.clamp_min(1).unsqueeze(1)
+        means[0] = 0.0
+        return means[index].view_as(states)
+    others = counts[index] - 1  # (N,)
+    memory = (sums[index] - flat) / others.clamp_min(1).unsqueeze(1)
+    memory = memory * ((others > 0) & (index > 0)).unsqueeze(1)  # exact zeros: alone in its group, or padding
+    return memory.view_as(states)
 
 
 class BiLstmCrf(nn.Module):
@@ -331,7 +337,7 @@ class BiLstmCrf(nn.Module):
             if memory is None:
                 if batch.word_groups is None:
                     raise ValueError("this model reads a document memory: its batches need word_groups")
-                memory = document_memory(h, batch.word_groups)
+                memory = document_memory(h, batch.word_groups, self.features.doc_memory_self)
             h = torch.cat([h, memory], dim=-1)
         return self.emit(self.dropout(h))
 

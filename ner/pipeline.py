@@ -108,7 +108,7 @@ def _scored_batches(
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
     flat_groups = torch.tensor(token_groups)
     flat_states = torch.cat([h[batch.mask] for h, (_, _, batch) in zip(states, batches)])  # (tokens, H), same order
-    memory = document_memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0))[0]
+    memory = document_memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0), featurizer.config.doc_memory_self)[0]
     start = 0
     for h, (idx, _, batch) in zip(states, batches):
         count = int(batch.mask.sum())

@@ -47,3 +47,6 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     with_memory = {**config, "features": {**config["features"], "doc_memory": 32}}
     assert "document memory: each token's tag scores also read" in model_card(with_memory, "tiny")
     assert "up to 32 neighbouring sentences" in model_card(with_memory, "tiny")
+    others = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_self": False}}
+    assert "its word's other occurrences" in model_card(others, "tiny")
+    assert "other occurrences" not in model_card(with_memory, "tiny")

@@ -20,9 +20,10 @@ from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Paris", "Hilton"], ["Rome"]]
 
 
-def _model(window: int = 8) -> tuple[BiLstmCrf, Featurizer]:
+def _model(window: int = 8, include_self: bool = True) -> tuple[BiLstmCrf, Featurizer]:
     torch.manual_seed(0)
-    config = load_config("en", overrides=[*TINY, f"features.doc_memory={window}"])
+    overrides = [*TINY, f"features.doc_memory={window}", f"features.doc_memory_self={str(include_self).lower()}"]
+    config = load_config("en", overrides=overrides)
     featurizer = Featurizer.build(config.features, SENTENCES)
     return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])).eval(), featurizer
 
@@ -32,6 +33,14 @@ def test_memory_is_the_mean_state_of_each_group_and_zero_at_padding() -> None:
     groups = torch.tensor([[1, 2, 0], [1, 3, 3]])
     memory = document_memory(states, groups)
     assert memory.tolist() == [[[3.0, 2.0], [3.0, 2.0], [0.0, 0.0]], [[3.0, 2.0], [4.5, 4.0], [4.5, 4.0]]]
+
+
+def test_memory_without_self_is_the_mean_of_the_other_occurrences() -> None:
+    states = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [0.0, 0.0]], [[5.0, 4.0], [7.0, 6.0], [2.0, 2.0]]])
+    groups = torch.tensor([[1, 2, 0], [1, 3, 3]])
+    memory = document_memory(states, groups, include_self=False)
+    # group 1: each sees the other; group 2 occurs once (zeros); group 3: each sees the other; padding zeros
+    assert memory.tolist() == [[[5.0, 4.0], [0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0], [7.0, 6.0]]]
 
 
 def test_groups_join_a_words_occurrences_within_a_window_only() -> None:
@@ -88,6 +97,20 @@ def test_tagging_keeps_each_document_together_whatever_the_batch_size() -> None:
     batch.word_groups = None
     with pytest.raises(ValueError, match="word_groups"):
         model.emissions(batch)
+
+
+def test_memory_without_self_tags_the_same_whatever_the_batch_size() -> None:
+    model, featurizer = _model(window=3, include_self=False)
+    docs = [0, 0, 1, 1]
+    expected = tag_sentences(model, featurizer, SENTENCES, batch_size=128, docs=docs)
+    assert tag_sentences(model, featurizer, SENTENCES, batch_size=1, docs=docs) == expected
+    items = [featurizer.encode(s) for s in SENTENCES]
+    alone = model.emissions(featurizer.collate(items, windows=[0, 1, 2, 3]))
+    with_self, _ = _model(window=3)
+    assert not torch.allclose(alone, with_self.emissions(featurizer.collate(items, windows=[0, 1, 2, 3])))
+    rome = model.encode(featurizer.collate(items[3:]))
+    zeros = model.emit(torch.cat([rome, torch.zeros_like(rome)], dim=-1))
+    assert torch.allclose(alone[3, :1], zeros[0], atol=1e-5), "a word alone in its window reads a zero memory"
 
 
 def test_trained_model_round_trips_and_reads_each_text_as_one_document(tmp_path) -> None:
