@@ -148,14 +148,10 @@ def document_memory(states: torch.Tensor, groups: torch.Tensor, include_self: bo
     size = int(index.max()) + 1 if index.numel() else 1
     sums = flat.new_zeros(size, flat.shape[1]).index_add_(0, index, flat)
     counts = flat.new_zeros(size).index_add_(0, index, flat.new_ones(index.shape[0]))
-    if include_self:
-        means = sums / counts.clamp_min(1).unsqueeze(1)
-        means[0] = 0.0
-        return means[index].view_as(states)
-    others = counts[index] - 1  # (N,)
-    memory = (sums[index] - flat) / others.clamp_min(1).unsqueeze(1)
-    memory = memory * ((others > 0) & (index > 0)).unsqueeze(1)  # exact zeros: alone in its group, or padding
-    return memory.view_as(states)
+    own = 1.0 if not include_self else 0.0
+    n = counts[index] - own  # (N,) how many states each token's mean is over
+    memory = (sums[index] - own * flat) / n.clamp_min(1).unsqueeze(1)
+    return (memory * ((n > 0) & (index > 0)).unsqueeze(1)).view_as(states)  # zeros: nothing to average, padding
 
 
 class BiLstmCrf(nn.Module):
