@@ -148,7 +148,7 @@ def document_memory(states: torch.Tensor, groups: torch.Tensor, include_self: bo
     size = int(index.max()) + 1 if index.numel() else 1
     sums = flat.new_zeros(size, flat.shape[1]).index_add_(0, index, flat)
     counts = flat.new_zeros(size).index_add_(0, index, flat.new_ones(index.shape[0]))
-    own = 1.0 if not include_self else 0.0
+    own = 0.0 if include_self else 1.0  # the token's own state, taken out of its group's sum
     n = counts[index] - own  # (N,) how many states each token's mean is over
     memory = (sums[index] - own * flat) / n.clamp_min(1).unsqueeze(1)
     return (memory * ((n > 0) & (index > 0)).unsqueeze(1)).view_as(states)  # zeros: nothing to average, padding
