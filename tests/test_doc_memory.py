@@ -84,8 +84,9 @@ def test_a_sentences_tags_depend_on_its_window_and_not_beyond() -> None:
     assert torch.allclose(shared[3, :1], apart[3, :1], atol=1e-5), "Rome shares its window with no one"
 
 
-def test_tagging_keeps_each_document_together_whatever_the_batch_size() -> None:
-    model, featurizer = _model(window=3)
+@pytest.mark.parametrize("include_self", [True, False])
+def test_tagging_keeps_each_document_together_whatever_the_batch_size(include_self: bool) -> None:
+    model, featurizer = _model(window=3, include_self=include_self)
     docs = [0, 0, 1, 1]
     expected = tag_sentences(model, featurizer, SENTENCES, batch_size=128, docs=docs)
     assert tag_sentences(model, featurizer, SENTENCES, batch_size=1, docs=docs) == expected
@@ -99,11 +100,8 @@ def test_tagging_keeps_each_document_together_whatever_the_batch_size() -> None:
         model.emissions(batch)
 
 
-def test_memory_without_self_tags_the_same_whatever_the_batch_size() -> None:
+def test_memory_without_self_reads_zeros_for_a_word_alone_in_its_window() -> None:
     model, featurizer = _model(window=3, include_self=False)
-    docs = [0, 0, 1, 1]
-    expected = tag_sentences(model, featurizer, SENTENCES, batch_size=128, docs=docs)
-    assert tag_sentences(model, featurizer, SENTENCES, batch_size=1, docs=docs) == expected
     items = [featurizer.encode(s) for s in SENTENCES]
     alone = model.emissions(featurizer.collate(items, windows=[0, 1, 2, 3]))
     with_self, _ = _model(window=3)
