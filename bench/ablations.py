@@ -216,7 +216,7 @@ def _training_row(tagger: Tagger, args: argparse.Namespace) -> tuple[str, str, f
         for b in batches:
             x = model.dropout(model.represent(b))
             h = bilstm_padded(model.lstm, x, b.mask) if padded else lstm_packed(model.lstm, x, b.mask)
-            model.crf.nll(model.emit(model.dropout(h)), b.tags, b.mask).backward()
+            model.loss(b, states=h).backward()  # the model's own head: memory and emission layer included
             model.zero_grad()
         model.eval()
 

@@ -158,7 +158,14 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
             f"- document memory: each token's tag scores also read the mean BiLSTM state of its word's "
             f"{'' if features.get('doc_memory_self', True) else 'other '}"
             f"occurrences in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
+            + (
+                f", weighted by attention ({features['doc_memory_attention']}d queries and keys)"
+                if features.get("doc_memory_attention")
+                else ""
+            )
         )
+    if model.get("emit_hidden"):
+        lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")
     training = config.get("train") if isinstance(config.get("train"), dict) else {}
     if training.get("lm_weight"):
         lines.append(

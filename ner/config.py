@@ -59,6 +59,9 @@ class FeatureConfig:
     # serving), so that a name tagged clearly in one sentence informs its other mentions; 0 is off
     doc_memory: int = 0
     doc_memory_self: bool = True  # the mean includes the token itself; off: the other occurrences only
+    # the memory weighs the occurrences by attention with queries and keys of this size (Luo et al. 2020)
+    # instead of a plain mean; 0: the mean
+    doc_memory_attention: int = 0
 
     def __post_init__(self) -> None:
         _check_literals(self)
@@ -66,6 +69,8 @@ class FeatureConfig:
             raise ValueError("features.word_dim must be positive")
         if self.doc_memory < 0:
             raise ValueError("features.doc_memory must be 0 (off) or a number of sentences")
+        if self.doc_memory_attention < 0:
+            raise ValueError("features.doc_memory_attention must be 0 (the mean) or a query size")
         if self.lexicon_dim < 0:
             raise ValueError("features.lexicon_dim must be 0 (off) or positive")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
@@ -84,10 +89,13 @@ class ModelConfig:
     # probability, while training, of giving a word its original pretrained vector instead of its fine-tuned
     # row: the untuned vectors are what words unseen in training get, so the network learns to read them
     pretrained_swap: float = 0.0
+    emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
 
     def __post_init__(self) -> None:
         if self.hidden_size <= 0 or self.num_layers <= 0:
             raise ValueError("model.hidden_size and model.num_layers must be positive")
+        if self.emit_hidden < 0:
+            raise ValueError("model.emit_hidden must be 0 (none) or a layer size")
         if not all(0.0 <= p < 1.0 for p in (self.dropout, self.word_dropout, self.pretrained_swap)):
             raise ValueError("model.dropout, model.word_dropout and model.pretrained_swap must be in [0, 1)")
 

@@ -154,6 +154,75 @@ def document_memory(states: torch.Tensor, groups: torch.Tensor, include_self: bo
     return (memory * ((n > 0) & (index > 0)).unsqueeze(1)).view_as(states)  # zeros: nothing to average, padding
 
 
+def attended_memory(
+    states: torch.Tensor,
+    groups: torch.Tensor,
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    include_self: bool = True,
+    chunk: int = 1 << 16,
+) -> torch.Tensor:
+    """Like :func:`document_memory`, but each token's memory weighs its group's states by attention, (B, T, H):
+    token i reads ``sum_j softmax_j(q_i . k_j / sqrt(d)) states_j`` over the j in its group (itself
+    included unless ``include_self`` is off), as the document memory of Luo et al. (2020) attends over the
+    occurrences of a word. Equal queries or keys give :func:`document_memory`'s mean. ``queries``,
+    ``keys``: (B, T, d). Only pairs within one group are scored, ``chunk`` pairs at a time, so the cost
+    is the sum of the squared group sizes, never (B T)²."""
+    hidden = states.shape[-1]
+    index = groups.reshape(-1)
+    pos = (index > 0).nonzero().squeeze(1)  # real tokens: padding (group 0) reads and gives nothing
+    out = states.new_zeros(index.shape[0], hidden)
+    if pos.numel() == 0:
+        return out.view_as(states)
+    g = index[pos]
+    flat = states.reshape(-1, hidden)[pos]
+    q = queries.reshape(-1, queries.shape[-1])[pos] / queries.shape[-1] ** 0.5
+    k = keys.reshape(-1, keys.shape[-1])[pos]
+    order = torch.argsort(g, stable=True)  # token positions grouped together
+    counts = torch.bincount(g)
+    starts = torch.cumsum(counts, 0) - counts  # where each group begins in ``order``
+    n = counts[g]  # (M,) the size of each token's group
+    i_idx = torch.repeat_interleave(torch.arange(g.shape[0], device=g.device), n)  # (P,) one row per pair
+    offsets = torch.arange(i_idx.shape[0], device=g.device) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
+    j_idx = order[starts[g][i_idx] + offsets]
+    if not include_self:
+        keep = i_idx != j_idx
+        i_idx, j_idx = i_idx[keep], j_idx[keep]
+    scores = (q[i_idx] * k[j_idx]).sum(-1)  # (P,)
+    top = scores.new_full((g.shape[0],), float("-inf")).scatter_reduce(0, i_idx, scores, "amax")
+    weights = torch.exp(scores - top[i_idx])
+    weights = weights / weights.new_zeros(g.shape[0]).index_add(0, i_idx, weights)[i_idx]
+    memory = flat.new_zeros(flat.shape)
+    for begin in range(0, i_idx.shape[0], chunk):  # the (pairs, H) products, a chunk at a time
+        i, j = i_idx[begin : begin + chunk], j_idx[begin : begin + chunk]
+        memory = memory.index_add(0, i, weights[begin : begin + chunk].unsqueeze(1) * flat[j])
+    out = out.index_copy(0, pos, memory)
+    return out.view_as(states)
+
+
+class DocumentMemory(nn.Module):
+    """Each token's document memory from the BiLSTM states of its group (``features.doc_memory``): the mean
+    (:func:`document_memory`) or, with ``features.doc_memory_attention = d``, attention with d-dimensional
+    queries and keys (:func:`attended_memory`). The query projection starts at zero, so an attending memory
+    starts as the mean and learns from there."""
+
+    def __init__(self, hidden: int, attention_dim: int = 0, include_self: bool = True) -> None:
+        super().__init__()
+        self.include_self = include_self
+        self.query: nn.Linear | None = None
+        self.key: nn.Linear | None = None
+        if attention_dim:
+            self.query = nn.Linear(hidden, attention_dim, bias=False)
+            self.key = nn.Linear(hidden, attention_dim, bias=False)
+            nn.init.zeros_(self.query.weight)
+
+    def forward(self, states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        """``states``: (B, T, H); ``groups``: (B, T) long, 0 at padding. Returns (B, T, H)."""
+        if self.query is None or self.key is None:
+            return document_memory(states, groups, self.include_self)
+        return attended_memory(states, groups, self.query(states), self.key(states), self.include_self)
+
+
 class BiLstmCrf(nn.Module):
     """Char + word BiLSTM-CRF over BIOES labels."""
 
@@ -218,7 +287,15 @@ class BiLstmCrf(nn.Module):
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
         # With a document memory the tag scores read each token's state and its word's memory side by side.
-        self.emit = nn.Linear((4 if features.doc_memory else 2) * config.hidden_size, len(self.labels))
+        self.memory: DocumentMemory | None = None
+        if features.doc_memory:
+            self.memory = DocumentMemory(
+                2 * config.hidden_size, features.doc_memory_attention, features.doc_memory_self
+            )
+        emit_in = (4 if features.doc_memory else 2) * config.hidden_size
+        # model.emit_hidden: a tanh layer between the states and the tag scores (Lample et al. 2016)
+        self.emit_hidden = nn.Linear(emit_in, config.emit_hidden) if config.emit_hidden else None
+        self.emit = nn.Linear(config.emit_hidden or emit_in, len(self.labels))
         self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
 
     @classmethod
@@ -327,15 +404,18 @@ class BiLstmCrf(nn.Module):
     ) -> torch.Tensor:
         """Per-token tag scores, (B, T, K), from the BiLSTM ``states`` of ``batch`` (encoded here if not given)
         and, with ``features.doc_memory``, each token's document ``memory`` (B, T, H): by default
-        :func:`document_memory` over the batch's ``word_groups``, for callers whose windows span batches."""
+        :class:`DocumentMemory` over the batch's ``word_groups``; given by callers whose windows span batches."""
         h = self.encode(batch) if states is None else states
-        if self.features.doc_memory:
+        if self.memory is not None:
             if memory is None:
                 if batch.word_groups is None:
                     raise ValueError("this model reads a document memory: its batches need word_groups")
-                memory = document_memory(h, batch.word_groups, self.features.doc_memory_self)
+                memory = self.memory(h, batch.word_groups)
             h = torch.cat([h, memory], dim=-1)
-        return self.emit(self.dropout(h))
+        x = self.dropout(h)
+        if self.emit_hidden is not None:
+            x = torch.tanh(self.emit_hidden(x))
+        return self.emit(x)
 
     def quantized(self) -> BiLstmCrf:
         """A copy for CPU inference with the word BiLSTM's weights in int8 (PyTorch dynamic quantisation).

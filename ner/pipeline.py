@@ -18,7 +18,7 @@ import torch
 
 from ner import checkpoint
 from ner.features import Batch, Encoded, Featurizer, memory_windows, pack_sequences
-from ner.model import BiLstmCrf, document_memory
+from ner.model import BiLstmCrf
 from ner.tags import to_spans
 from ner.tokenize import Tokenizer, tokenizer_for
 from ner.types import Span, Token
@@ -87,7 +87,7 @@ def _scored_batches(
     consecutive sentences of one document; ``docs`` gives each sentence's, ``None`` every sentence its
     own) before it can score any of its tokens. The BiLSTM reads each sentence alone, so the states are
     computed batch by batch first, by length as always; then each token's memory is the mean state of its
-    word in its window (:func:`~ner.model.document_memory`), and the emissions follow."""
+    word in its window (:class:`~ner.model.DocumentMemory`), and the emissions follow."""
     if not featurizer.config.doc_memory:
         for idx, _, batch in _length_batches(featurizer, sentences, batch_size):
             yield idx, batch, model.emissions(batch)
@@ -108,7 +108,8 @@ def _scored_batches(
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
     flat_groups = torch.tensor(token_groups)
     flat_states = torch.cat([h[batch.mask] for h, (_, _, batch) in zip(states, batches)])  # (tokens, H), same order
-    memory = document_memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0), featurizer.config.doc_memory_self)[0]
+    assert model.memory is not None
+    memory = model.memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0))[0]
     start = 0
     for h, (idx, _, batch) in zip(states, batches):
         count = int(batch.mask.sum())

@@ -50,3 +50,13 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     others = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_self": False}}
     assert "its word's other occurrences" in model_card(others, "tiny")
     assert "other occurrences" not in model_card(with_memory, "tiny")
+    attending = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 64}}
+    assert "weighted by attention (64d queries and keys)" in model_card(attending, "tiny")
+    assert "attention" not in model_card(with_memory, "tiny")
+
+
+def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert "tanh layer" not in model_card(config, "tiny")
+    with_layer = {**config, "model": {**config["model"], "emit_hidden": 100}}
+    assert "a tanh layer of 100 between the BiLSTM and the tag scores" in model_card(with_layer, "tiny")

@@ -6,11 +6,12 @@ import random
 
 import pytest
 import torch
+from torch import nn
 
 from ner import checkpoint
 from ner.config import load_config
 from ner.features import Featurizer, memory_windows
-from ner.model import BiLstmCrf, document_memory
+from ner.model import BiLstmCrf, DocumentMemory, attended_memory, document_memory
 from ner.pipeline import Tagger, tag_sentences
 from ner.tags import bioes_labels
 from ner.train import _window_batches, train
@@ -20,9 +21,10 @@ from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Paris", "Hilton"], ["Rome"]]
 
 
-def _model(window: int = 8, include_self: bool = True) -> tuple[BiLstmCrf, Featurizer]:
+def _model(window: int = 8, include_self: bool = True, attention: int = 0) -> tuple[BiLstmCrf, Featurizer]:
     torch.manual_seed(0)
     overrides = [*TINY, f"features.doc_memory={window}", f"features.doc_memory_self={str(include_self).lower()}"]
+    overrides.append(f"features.doc_memory_attention={attention}")
     config = load_config("en", overrides=overrides)
     featurizer = Featurizer.build(config.features, SENTENCES)
     return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])).eval(), featurizer
@@ -41,6 +43,40 @@ def test_memory_without_self_is_the_mean_of_the_other_occurrences() -> None:
     memory = document_memory(states, groups, include_self=False)
     # group 1: each sees the other; group 2 occurs once (zeros); group 3: each sees the other; padding zeros
     assert memory.tolist() == [[[5.0, 4.0], [0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0], [7.0, 6.0]]]
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+def test_attention_with_equal_scores_is_the_mean(include_self: bool) -> None:
+    torch.manual_seed(0)
+    states, groups = torch.randn(3, 5, 4), torch.tensor([[1, 2, 1, 0, 0], [3, 3, 3, 1, 0], [2, 4, 4, 4, 5]])
+    queries, keys = torch.zeros(3, 5, 2), torch.randn(3, 5, 2)
+    memory = attended_memory(states, groups, queries, keys, include_self)
+    assert torch.allclose(memory, document_memory(states, groups, include_self), atol=1e-6)
+    start = DocumentMemory(4, attention_dim=2, include_self=include_self)
+    assert torch.allclose(start(states, groups), document_memory(states, groups, include_self), atol=1e-6), (
+        "the query projection starts at zero: an attending memory starts as the mean"
+    )
+
+
+def test_attention_weighs_each_groups_states_by_softmax_of_query_and_key() -> None:
+    torch.manual_seed(1)
+    states, groups = torch.randn(2, 4, 3), torch.tensor([[1, 2, 1, 0], [1, 2, 2, 3]])
+    queries, keys = torch.randn(2, 4, 2), torch.randn(2, 4, 2)
+    memory = attended_memory(states, groups, queries, keys)
+    flat, g, q, k = states.view(-1, 3), groups.view(-1), queries.view(-1, 2) / 2**0.5, keys.view(-1, 2)
+    for i in range(8):
+        if g[i] == 0:
+            assert memory.view(-1, 3)[i].abs().sum() == 0, "padding"
+            continue
+        mates = (g == g[i]).nonzero().squeeze(1)
+        weights = torch.softmax(k[mates] @ q[i], dim=0)
+        assert torch.allclose(memory.view(-1, 3)[i], weights @ flat[mates], atol=1e-6)
+    assert torch.allclose(attended_memory(states, groups, queries, keys, chunk=3), memory, atol=1e-6), (
+        "the pairs are summed a chunk at a time: the chunk size changes nothing"
+    )
+    states.requires_grad_(True)
+    attended_memory(states, groups, queries, keys).sum().backward()
+    assert states.grad is not None and states.grad[0, 3].abs().sum() == 0, "padding gets no gradient"
 
 
 def test_groups_join_a_words_occurrences_within_a_window_only() -> None:
@@ -84,9 +120,11 @@ def test_a_sentences_tags_depend_on_its_window_and_not_beyond() -> None:
     assert torch.allclose(shared[3, :1], apart[3, :1], atol=1e-5), "Rome shares its window with no one"
 
 
-@pytest.mark.parametrize("include_self", [True, False])
-def test_tagging_keeps_each_document_together_whatever_the_batch_size(include_self: bool) -> None:
-    model, featurizer = _model(window=3, include_self=include_self)
+@pytest.mark.parametrize(("include_self", "attention"), [(True, 0), (False, 0), (True, 8)])
+def test_tagging_keeps_each_document_together_whatever_the_batch_size(include_self: bool, attention: int) -> None:
+    model, featurizer = _model(window=3, include_self=include_self, attention=attention)
+    if model.memory is not None and model.memory.query is not None:
+        nn.init.normal_(model.memory.query.weight)  # attention that is not yet the mean
     docs = [0, 0, 1, 1]
     expected = tag_sentences(model, featurizer, SENTENCES, batch_size=128, docs=docs)
     assert tag_sentences(model, featurizer, SENTENCES, batch_size=1, docs=docs) == expected
@@ -128,6 +166,21 @@ def test_trained_model_round_trips_and_reads_each_text_as_one_document(tmp_path)
 def test_doc_memory_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="doc_memory"):
         load_config("en", overrides=["features.doc_memory=-1"])
+    with pytest.raises(ValueError, match="doc_memory_attention"):
+        load_config("en", overrides=["features.doc_memory_attention=-1"])
+
+
+def test_an_attending_memory_trains_and_round_trips(tmp_path) -> None:
+    overrides = [*TINY, "features.doc_memory=4", "features.doc_memory_attention=8", "train.epochs=2"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
+    assert model.memory is not None and model.memory.query is not None
+    assert model.memory.query.weight.abs().sum() > 0, "training moved the queries off zero"
+    assert saved["features"]["doc_memory_attention"] == 8
+    texts = ["Angela Merkel visited Paris. Merkel left."]
+    assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
 
 
 def test_repeated_mentions_counts_misses_found_elsewhere_in_their_document(monkeypatch, tmp_path) -> None:

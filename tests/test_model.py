@@ -27,7 +27,7 @@ def _build(lang: str, overrides: list[str], sentences: list[list[str]]) -> tuple
 
 
 VARIANTS = [
-    ("en", ["features.char_encoder=cnn"], SENTENCES),
+    ("en", ["features.char_encoder=cnn", "model.emit_hidden=6"], SENTENCES),
     ("en", ["features.char_encoder=lstm", "model.num_layers=2", "train.lm_weight=0"], SENTENCES),
     ("zh", ["features.bigram_min_count=1"], ZH_SENTENCES),
 ]
