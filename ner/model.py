@@ -160,15 +160,15 @@ def attended_memory(
     queries: torch.Tensor,
     keys: torch.Tensor,
     include_self: bool = True,
-    chunk: int = 1 << 16,
 ) -> torch.Tensor:
     """Like :func:`document_memory`, but each token's memory weighs its group's states by attention, (B, T, H):
     token i reads ``sum_j softmax_j(q_i . k_j / sqrt(d)) states_j`` over the j in its group (itself
     included unless ``include_self`` is off), as the document memory of Luo et al. (2020) attends over the
     occurrences of a word. Equal queries or keys give :func:`document_memory`'s mean. ``queries``,
-    ``keys``: (B, T, d). Only pairs within one group are scored, ``chunk`` pairs at a time, so the cost
-    is the sum of the squared group sizes, never (B T)²."""
-    hidden = states.shape[-1]
+    ``keys``: (B, T, d). Only pairs within one group are scored: the groups of each size n are stacked
+    and scored as one batch of (n × n) matrices, so the cost is the sum of the squared group sizes, never
+    (B T)², and no (pairs × d) or (pairs × H) tensor is ever gathered."""
+    hidden, dim = states.shape[-1], queries.shape[-1]
     index = groups.reshape(-1)
     pos = (index > 0).nonzero().squeeze(1)  # real tokens: padding (group 0) reads and gives nothing
     out = states.new_zeros(index.shape[0], hidden)
@@ -176,26 +176,27 @@ def attended_memory(
         return out.view_as(states)
     g = index[pos]
     flat = states.reshape(-1, hidden)[pos]
-    q = queries.reshape(-1, queries.shape[-1])[pos] / queries.shape[-1] ** 0.5
-    k = keys.reshape(-1, keys.shape[-1])[pos]
-    order = torch.argsort(g, stable=True)  # token positions grouped together
+    q = queries.reshape(-1, dim)[pos] / dim**0.5
+    k = keys.reshape(-1, dim)[pos]
     counts = torch.bincount(g)
-    starts = torch.cumsum(counts, 0) - counts  # where each group begins in ``order``
-    n = counts[g]  # (M,) the size of each token's group
-    i_idx = torch.repeat_interleave(torch.arange(g.shape[0], device=g.device), n)  # (P,) one row per pair
-    offsets = torch.arange(i_idx.shape[0], device=g.device) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
-    j_idx = order[starts[g][i_idx] + offsets]
-    if not include_self:
-        keep = i_idx != j_idx
-        i_idx, j_idx = i_idx[keep], j_idx[keep]
-    scores = (q[i_idx] * k[j_idx]).sum(-1)  # (P,)
-    top = scores.new_full((g.shape[0],), float("-inf")).scatter_reduce(0, i_idx, scores, "amax")
-    weights = torch.exp(scores - top[i_idx])
-    weights = weights / weights.new_zeros(g.shape[0]).index_add(0, i_idx, weights)[i_idx]
+    by_group = torch.argsort(g, stable=True)  # each group's tokens together
+    order = by_group[torch.argsort(counts[g[by_group]], stable=True)]  # and the groups of one size together
+    sizes, runs = torch.unique_consecutive(counts[g[order]], return_counts=True)
+    rows, pieces = [], []
+    begin = 0
+    for n, run in zip(sizes.tolist(), runs.tolist()):
+        idx = order[begin : begin + run].view(-1, n)  # (groups of size n, n)
+        begin += run
+        if n == 1 and not include_self:
+            continue  # a word seen once reads nothing but itself: zeros
+        scores = q[idx] @ k[idx].transpose(1, 2)  # (G, n, n)
+        if not include_self:
+            scores = scores.masked_fill(torch.eye(n, dtype=torch.bool, device=scores.device), float("-inf"))
+        rows.append(idx.reshape(-1))
+        pieces.append((torch.softmax(scores, dim=-1) @ flat[idx]).reshape(-1, hidden))
     memory = flat.new_zeros(flat.shape)
-    for begin in range(0, i_idx.shape[0], chunk):  # the (pairs, H) products, a chunk at a time
-        i, j = i_idx[begin : begin + chunk], j_idx[begin : begin + chunk]
-        memory = memory.index_add(0, i, weights[begin : begin + chunk].unsqueeze(1) * flat[j])
+    if rows:
+        memory = memory.index_copy(0, torch.cat(rows), torch.cat(pieces))
     out = out.index_copy(0, pos, memory)
     return out.view_as(states)
 
