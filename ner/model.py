@@ -182,22 +182,20 @@ def attended_memory(
     by_group = torch.argsort(g, stable=True)  # each group's tokens together
     order = by_group[torch.argsort(counts[g[by_group]], stable=True)]  # and the groups of one size together
     sizes, runs = torch.unique_consecutive(counts[g[order]], return_counts=True)
-    rows, pieces = [], []
+    q, k, flat = q[order], k[order], flat[order]  # sorted once: each size's groups are then one slice
+    pieces = []
     begin = 0
     for n, run in zip(sizes.tolist(), runs.tolist()):
-        idx = order[begin : begin + run].view(-1, n)  # (groups of size n, n)
+        span = slice(begin, begin + run)
         begin += run
         if n == 1 and not include_self:
-            continue  # a word seen once reads nothing but itself: zeros
-        scores = q[idx] @ k[idx].transpose(1, 2)  # (G, n, n)
+            pieces.append(flat.new_zeros(run, hidden))  # a word seen once reads nothing but itself: zeros
+            continue
+        scores = q[span].view(-1, n, dim) @ k[span].view(-1, n, dim).transpose(1, 2)  # (groups, n, n)
         if not include_self:
             scores = scores.masked_fill(torch.eye(n, dtype=torch.bool, device=scores.device), float("-inf"))
-        rows.append(idx.reshape(-1))
-        pieces.append((torch.softmax(scores, dim=-1) @ flat[idx]).reshape(-1, hidden))
-    memory = flat.new_zeros(flat.shape)
-    if rows:
-        memory = memory.index_copy(0, torch.cat(rows), torch.cat(pieces))
-    out = out.index_copy(0, pos, memory)
+        pieces.append((torch.softmax(scores, dim=-1) @ flat[span].view(-1, n, hidden)).reshape(run, hidden))
+    out = out.index_copy(0, pos[order], torch.cat(pieces))
     return out.view_as(states)
 
 
