@@ -175,14 +175,14 @@ def attended_memory(
     if pos.numel() == 0:
         return out.view_as(states)
     g = index[pos]
-    flat = states.reshape(-1, hidden)[pos]
-    q = queries.reshape(-1, dim)[pos] / dim**0.5
-    k = keys.reshape(-1, dim)[pos]
-    counts = torch.bincount(g)
     by_group = torch.argsort(g, stable=True)  # each group's tokens together
-    order = by_group[torch.argsort(counts[g[by_group]], stable=True)]  # and the groups of one size together
-    sizes, runs = torch.unique_consecutive(counts[g[order]], return_counts=True)
-    q, k, flat = q[order], k[order], flat[order]  # sorted once: each size's groups are then one slice
+    size = torch.bincount(g)[g[by_group]]  # the size of each token's group, in that order
+    by_size = torch.argsort(size, stable=True)  # and the groups of one size together
+    sizes, runs = torch.unique_consecutive(size[by_size], return_counts=True)
+    rows = pos[by_group[by_size]]  # gathered once in this order: each size's groups are then one slice
+    flat = states.reshape(-1, hidden)[rows]
+    q = queries.reshape(-1, dim)[rows] / dim**0.5
+    k = keys.reshape(-1, dim)[rows]
     pieces = []
     begin = 0
     for n, run in zip(sizes.tolist(), runs.tolist()):
@@ -195,7 +195,7 @@ def attended_memory(
         if not include_self:
             scores = scores.masked_fill(torch.eye(n, dtype=torch.bool, device=scores.device), float("-inf"))
         pieces.append((torch.softmax(scores, dim=-1) @ flat[span].view(-1, n, hidden)).reshape(run, hidden))
-    out = out.index_copy(0, pos[order], torch.cat(pieces))
+    out = out.index_copy(0, rows, torch.cat(pieces))
     return out.view_as(states)
 
 
