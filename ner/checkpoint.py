@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import safetensors.torch
+import torch
 
 from ner.card import model_card
 from ner.config import FeatureConfig, ModelConfig
@@ -78,7 +79,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
         _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode())
         _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False).encode())
         _write(tmp / CARD_FILE, model_card(config, path.name).encode())
-        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        state = _stored_state(model)
         # Serialised in memory and written by ``_write``: safetensors' own file writer reports a full
         # disk as a SafetensorError without errno or path.
         weights = safetensors.torch.save(state, metadata={"format_version": str(FORMAT_VERSION)})
@@ -104,6 +105,18 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
         raise
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def _stored_state(model: BiLstmCrf) -> dict[str, torch.Tensor]:
+    """The tensors written to ``model.safetensors``: the state dict, with the embedding tables in float16
+    where ``model.config.embedding_storage`` asks for it (``load`` copies them back into float32)."""
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if model.config.embedding_storage == "float16":
+        for name, module in model.named_modules():
+            if isinstance(module, torch.nn.Embedding):
+                key = f"{name}.weight"
+                state[key] = state[key].to(torch.float16)
+    return state
 
 
 def _remove_stale_temporaries(directory: str | Path) -> list[Path]:

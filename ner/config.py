@@ -90,8 +90,12 @@ class ModelConfig:
     # row: the untuned vectors are what words unseen in training get, so the network learns to read them
     pretrained_swap: float = 0.0
     emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
+    # how the checkpoint stores the trained embedding tables (words or characters, bigrams, lexicon words):
+    # float16 halves the largest part of a model with a large vocabulary; they load back as float32
+    embedding_storage: Literal["float32", "float16"] = "float32"
 
     def __post_init__(self) -> None:
+        _check_literals(self)
         if self.hidden_size <= 0 or self.num_layers <= 0:
             raise ValueError("model.hidden_size and model.num_layers must be positive")
         if self.emit_hidden < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import safetensors.torch
 import torch
 
 from ner import checkpoint
@@ -203,3 +204,29 @@ def test_freeze_pretrained_keeps_the_embedding_table_and_trains_the_rest() -> No
     assert not torch.equal(after["emit.weight"], before["emit.weight"])
     with pytest.raises(ValueError, match="freeze_pretrained needs features.pretrained"):
         load_config("en", overrides=["train.freeze_pretrained=true", "features.pretrained=none"])
+
+
+def test_float16_embedding_storage_halves_the_tables_and_loads_back_as_float32(tmp_path) -> None:
+    model, featurizer = _build(
+        "zh", ["features.bigram_min_count=1", "features.softword_dim=4", "model.embedding_storage=float16"], ZH_SENTENCES
+    )
+    checkpoint.save(model, featurizer, tmp_path / "half")
+    stored = safetensors.torch.load_file(str(tmp_path / "half" / checkpoint.WEIGHTS_FILE))
+    tables = {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding)}
+    assert {"word_embed.weight", "bigram_embed.weight", "softword_embed.weight"} <= tables
+    assert {k for k, v in stored.items() if v.dtype == torch.float16} == tables
+    again, _, config = checkpoint.load(tmp_path / "half")
+    assert config["model"]["embedding_storage"] == "float16"
+    for name, original in model.state_dict().items():
+        loaded = again.state_dict()[name]
+        assert loaded.dtype == original.dtype, name
+        expected = original.to(torch.float16).to(original.dtype) if name in tables else original
+        assert torch.equal(loaded, expected), name
+    checkpoint.save(again, featurizer, tmp_path / "again")  # a second round trip loses nothing more
+    twice = safetensors.torch.load_file(str(tmp_path / "again" / checkpoint.WEIGHTS_FILE))
+    assert all(torch.equal(twice[k], v) for k, v in stored.items())
+
+
+def test_embedding_storage_is_checked() -> None:
+    with pytest.raises(ValueError, match="embedding_storage"):
+        load_config("zh", overrides=["model.embedding_storage=int4"])
