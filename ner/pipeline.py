@@ -105,18 +105,44 @@ def _scored_batches(
         for i, item in zip(idx, items)
         for key in item.keys or ()
     ]
-    states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
-    flat_groups = torch.tensor(token_groups)
-    flat_states = torch.cat([h[batch.mask] for h, (_, _, batch) in zip(states, batches)])  # (tokens, H), same order
     assert model.memory is not None
-    memory = model.memory(flat_states.unsqueeze(0), flat_groups.unsqueeze(0))[0]
+    states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
+    masks = [batch.mask for _, _, batch in batches]
+    flat_groups = torch.tensor(token_groups).unsqueeze(0)  # (1, tokens)
+    attention = [model.memory.attention_inputs(h) for h in states]  # queries and keys, (B, T, d) each
+    flat_attention = (
+        None
+        if attention[0] is None
+        else (_flatten([a[0] for a in attention], masks), _flatten([a[1] for a in attention], masks))  # type: ignore[index]
+    )
+    split = [model.split_emissions(h) for h in states]  # None for every batch or for none: it is the model's
+    if split[0] is not None:
+        # The tag scores are linear in the memory: read the memory of each state's K tag scores instead of
+        # its H numbers, at a fraction of the copying, and add it to the scores of the states alone.
+        values = _flatten([parts[1] for parts in split], masks)  # type: ignore[index]
+        memory = model.memory.read(values, flat_groups, flat_attention)[0]  # (tokens, K)
+        for (own, _), share, (idx, _, batch) in zip(split, _unflatten(memory, masks), batches):  # type: ignore[misc]
+            yield idx, batch, own + share
+        return
+    memory = model.memory.read(_flatten(states, masks), flat_groups, flat_attention)[0]  # (tokens, H)
+    for h, share, (idx, _, batch) in zip(states, _unflatten(memory, masks), batches):
+        yield idx, batch, model.emissions(batch, h, memory=share)
+
+
+def _flatten(tensors: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The real tokens of a list of (B, T, V) batches as one (1, tokens, V) sequence, batch after batch."""
+    return torch.cat([t[mask] for t, mask in zip(tensors, masks)]).unsqueeze(0)
+
+
+def _unflatten(flat: torch.Tensor, masks: Sequence[torch.Tensor]) -> Iterator[torch.Tensor]:
+    """:func:`_flatten` undone: each batch's (B, T, V) share of ``flat`` (tokens, V), zeros at padding."""
     start = 0
-    for h, (idx, _, batch) in zip(states, batches):
-        count = int(batch.mask.sum())
-        padded = h.new_zeros(h.shape)
-        padded[batch.mask] = memory[start : start + count]
+    for mask in masks:
+        count = int(mask.sum())
+        padded = flat.new_zeros(*mask.shape, flat.shape[-1])
+        padded[mask] = flat[start : start + count]
         start += count
-        yield idx, batch, model.emissions(batch, h, memory=padded)
+        yield padded
 
 
 def tag_sentences(

@@ -12,7 +12,7 @@ from ner import checkpoint
 from ner.config import load_config
 from ner.features import Featurizer, memory_windows
 from ner.model import BiLstmCrf, DocumentMemory, attended_memory, document_memory
-from ner.pipeline import Tagger, tag_sentences
+from ner.pipeline import Tagger, _scored_batches, tag_sentences
 from ner.tags import bioes_labels
 from ner.train import _window_batches, train
 
@@ -21,10 +21,12 @@ from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Paris", "Hilton"], ["Rome"]]
 
 
-def _model(window: int = 8, include_self: bool = True, attention: int = 0) -> tuple[BiLstmCrf, Featurizer]:
+def _model(
+    window: int = 8, include_self: bool = True, attention: int = 0, emit_hidden: int = 0
+) -> tuple[BiLstmCrf, Featurizer]:
     torch.manual_seed(0)
     overrides = [*TINY, f"features.doc_memory={window}", f"features.doc_memory_self={str(include_self).lower()}"]
-    overrides.append(f"features.doc_memory_attention={attention}")
+    overrides += [f"features.doc_memory_attention={attention}", f"model.emit_hidden={emit_hidden}"]
     config = load_config("en", overrides=overrides)
     featurizer = Featurizer.build(config.features, SENTENCES)
     return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])).eval(), featurizer
@@ -133,6 +135,30 @@ def test_tagging_keeps_each_document_together_whatever_the_batch_size(include_se
     batch.word_groups = None
     with pytest.raises(ValueError, match="word_groups"):
         model.emissions(batch)
+
+
+@pytest.mark.parametrize(
+    ("include_self", "attention", "emit_hidden"),
+    [(True, 0, 0), (False, 0, 0), (True, 8, 0), (False, 8, 0), (True, 8, 6)],
+)
+def test_tagging_scores_equal_the_models_own_emissions_over_whole_windows(
+    include_self: bool, attention: int, emit_hidden: int
+) -> None:
+    """Tagging reads the memory of each state's tag scores where the scores are linear in the memory (no
+    emit_hidden), and of the states themselves otherwise: both give what the model computes on one batch."""
+    model, featurizer = _model(window=8, include_self=include_self, attention=attention, emit_hidden=emit_hidden)
+    if model.memory is not None and model.memory.query is not None:
+        nn.init.normal_(model.memory.query.weight)
+    assert (model.split_emissions(torch.zeros(1, 1, 64)) is None) == bool(emit_hidden)
+    items = [featurizer.encode(s) for s in SENTENCES]
+    with torch.no_grad():
+        expected = model.emissions(featurizer.collate(items, windows=[0, 0, 0, 0]))  # (4, T, K): one window
+        scored = list(_scored_batches(model, featurizer, SENTENCES, docs=[0, 0, 0, 0], batch_size=2))
+    assert sorted(i for idx, _, _ in scored for i in idx) == [0, 1, 2, 3]
+    for idx, _, emissions in scored:
+        for row, i in enumerate(idx):
+            n = len(SENTENCES[i])
+            assert torch.allclose(emissions[row, :n], expected[i, :n], atol=1e-5), i
 
 
 def test_memory_without_self_reads_zeros_for_a_word_alone_in_its_window() -> None:

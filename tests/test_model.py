@@ -207,9 +207,8 @@ def test_freeze_pretrained_keeps_the_embedding_table_and_trains_the_rest() -> No
 
 
 def test_float16_embedding_storage_halves_the_tables_and_loads_back_as_float32(tmp_path) -> None:
-    model, featurizer = _build(
-        "zh", ["features.bigram_min_count=1", "features.softword_dim=4", "model.embedding_storage=float16"], ZH_SENTENCES
-    )
+    overrides = ["features.bigram_min_count=1", "features.softword_dim=4", "model.embedding_storage=float16"]
+    model, featurizer = _build("zh", overrides, ZH_SENTENCES)
     checkpoint.save(model, featurizer, tmp_path / "half")
     stored = safetensors.torch.load_file(str(tmp_path / "half" / checkpoint.WEIGHTS_FILE))
     tables = {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding)}
