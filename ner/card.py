@@ -172,6 +172,16 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
             f"- trained with a neighbour-word language model beside the CRF (weight {training['lm_weight']}, "
             f"{training.get('lm_vocab')} words; Rei 2017): training only, not part of the checkpoint"
         )
+    if training.get("average_epochs"):
+        lines.append(
+            f"- the weights are the mean of the weights at the ends of the last {training['average_epochs']} epochs"
+        )
+    elif training.get("ema_decay"):
+        lines.append(
+            f"- the weights are an exponential moving average of the training weights (decay {training['ema_decay']})"
+        )
+    if model.get("embedding_storage") == "float16":
+        lines.append("- the embedding tables are stored in float16 in the checkpoint and read back as float32")
     if "train_seconds" in metrics:
         lines += ["", f"Training time to this checkpoint: {metrics['train_seconds']:.0f} s of training epochs."]
     if config.get("command"):

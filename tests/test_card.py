@@ -60,3 +60,15 @@ def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: Trai
     assert "tanh layer" not in model_card(config, "tiny")
     with_layer = {**config, "model": {**config["model"], "emit_hidden": 100}}
     assert "a tanh layer of 100 between the BiLSTM and the tag scores" in model_card(with_layer, "tiny")
+
+
+def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    card = model_card(config, "tiny")
+    assert "moving average" not in card and "mean of the weights" not in card and "float16" not in card
+    ema = {**config, "train": {**config["train"], "ema_decay": 0.999}}
+    assert "an exponential moving average of the training weights (decay 0.999)" in model_card(ema, "tiny")
+    averaged = {**config, "train": {**config["train"], "average_epochs": 5}}
+    assert "the mean of the weights at the ends of the last 5 epochs" in model_card(averaged, "tiny")
+    half = {**config, "model": {**config["model"], "embedding_storage": "float16"}}
+    assert "embedding tables are stored in float16" in model_card(half, "tiny")
