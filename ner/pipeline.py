@@ -86,8 +86,10 @@ def _scored_batches(
     A model with a document memory needs the states of a whole memory window (``features.doc_memory``
     consecutive sentences of one document; ``docs`` gives each sentence's, ``None`` every sentence its
     own) before it can score any of its tokens. The BiLSTM reads each sentence alone, so the states are
-    computed batch by batch first, by length as always; then each token's memory is the mean state of its
-    word in its window (:class:`~ner.model.DocumentMemory`), and the emissions follow."""
+    computed batch by batch first, by length as always; then each token's memory over its word's
+    occurrences in its window (:class:`~ner.model.DocumentMemory`), and the emissions follow. Where the
+    tag scores are linear in the memory (:meth:`~ner.model.BiLstmCrf.split_emissions`), the memory is read
+    over each state's K tag-score projections instead of its H numbers: the same scores, less copying."""
     if not featurizer.config.doc_memory:
         for idx, _, batch in _length_batches(featurizer, sentences, batch_size):
             yield idx, batch, model.emissions(batch)
@@ -109,20 +111,19 @@ def _scored_batches(
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
     masks = [batch.mask for _, _, batch in batches]
     flat_groups = torch.tensor(token_groups).unsqueeze(0)  # (1, tokens)
-    attention = [model.memory.attention_inputs(h) for h in states]  # queries and keys, (B, T, d) each
-    flat_attention = (
-        None
-        if attention[0] is None
-        else (_flatten([a[0] for a in attention], masks), _flatten([a[1] for a in attention], masks))  # type: ignore[index]
-    )
+    flat_attention = None
+    queries_keys = [model.memory.attention_inputs(h) for h in states]  # (B, T, d) pairs, or None for the mean
+    if queries_keys[0] is not None:
+        queries, keys = zip(*queries_keys)
+        flat_attention = (_flatten(queries, masks), _flatten(keys, masks))
     split = [model.split_emissions(h) for h in states]  # None for every batch or for none: it is the model's
     if split[0] is not None:
         # The tag scores are linear in the memory: read the memory of each state's K tag scores instead of
         # its H numbers, at a fraction of the copying, and add it to the scores of the states alone.
-        values = _flatten([parts[1] for parts in split], masks)  # type: ignore[index]
-        memory = model.memory.read(values, flat_groups, flat_attention)[0]  # (tokens, K)
-        for (own, _), share, (idx, _, batch) in zip(split, _unflatten(memory, masks), batches):  # type: ignore[misc]
-            yield idx, batch, own + share
+        own, values = zip(*split)
+        memory = model.memory.read(_flatten(values, masks), flat_groups, flat_attention)[0]  # (tokens, K)
+        for scores, share, (idx, _, batch) in zip(own, _unflatten(memory, masks), batches):
+            yield idx, batch, scores + share
         return
     memory = model.memory.read(_flatten(states, masks), flat_groups, flat_attention)[0]  # (tokens, H)
     for h, share, (idx, _, batch) in zip(states, _unflatten(memory, masks), batches):
