@@ -154,15 +154,16 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         "CRF (pytorch-crf) with BIOES-forbidden transitions pinned",
     ]
     if features.get("doc_memory"):
+        attention = features.get("doc_memory_attention")
+        mean = (
+            f"mean BiLSTM state of its word's {'' if features.get('doc_memory_self', True) else 'other '}occurrences"
+            f" in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
+        )
         lines.append(
-            f"- document memory: each token's tag scores also read the mean BiLSTM state of its word's "
-            f"{'' if features.get('doc_memory_self', True) else 'other '}"
-            f"occurrences in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
-            + (
-                f", weighted by attention ({features['doc_memory_attention']}d queries and keys)"
-                if features.get("doc_memory_attention")
-                else ""
-            )
+            f"- document memory: each token's tag scores also read the attention-weighted {mean}"
+            f", with {attention}d queries and keys"
+            if attention
+            else f"- document memory: each token's tag scores also read the {mean}"
         )
     if model.get("emit_hidden"):
         lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")

@@ -51,7 +51,8 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "its word's other occurrences" in model_card(others, "tiny")
     assert "other occurrences" not in model_card(with_memory, "tiny")
     attending = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 64}}
-    assert "weighted by attention (64d queries and keys)" in model_card(attending, "tiny")
+    assert "attention-weighted mean BiLSTM state" in model_card(attending, "tiny")
+    assert "with 64d queries and keys" in model_card(attending, "tiny")
     assert "attention" not in model_card(with_memory, "tiny")
 
 
