@@ -43,8 +43,10 @@ def test_card_names_the_language_model_only_when_training_used_one(tiny_en: Trai
 
 def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: TrainResult) -> None:
     config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
-    assert "document memory" not in model_card(config, "tiny")
-    with_memory = {**config, "features": {**config["features"], "doc_memory": 32}}
+    assert config["features"]["doc_memory_attention"] == 64, "the English default"
+    without = {**config, "features": {**config["features"], "doc_memory": 0, "doc_memory_attention": 0}}
+    assert "document memory" not in model_card(without, "tiny")
+    with_memory = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 0}}
     assert "document memory: each token's tag scores also read" in model_card(with_memory, "tiny")
     assert "up to 32 neighbouring sentences" in model_card(with_memory, "tiny")
     others = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_self": False}}

@@ -28,7 +28,7 @@ def test_targets_are_the_neighbours_with_boundaries_rare_words_and_padding() -> 
 
 def _tagger() -> tuple[BiLstmCrf, Featurizer]:
     torch.manual_seed(0)
-    config = load_config("en", overrides=[*TINY, "train.lm_weight=0.5", "train.lm_vocab=4"])
+    config = load_config("en", overrides=[*TINY, "train.lm_weight=0.5", "train.lm_vocab=4", "features.doc_memory=0"])
     featurizer = Featurizer.build(config.features, SENTENCES)
     return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])), featurizer
 
