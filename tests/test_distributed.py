@@ -30,7 +30,7 @@ SHARDS = ([0, 1, 2, 3], [4, 5, 6, 7])  # rank r's batch: sentences SHARDS[r] of 
 
 def _model_and_batches(seed: int) -> tuple[BiLstmCrf, list]:
     """The tiny English model (same seed, same weights) and one batch per rank of ``SHARDS``."""
-    config = load_config("en", overrides=TINY)
+    config = load_config("en", overrides=[*TINY, "features.doc_memory=0"])  # batches of lone sentences: no memory
     sentences = read_conll(EN_TRAIN).sentences
     featurizer = Featurizer.build(config.features, [s.tokens for s in sentences])
     labels = bioes_labels(sorted({t[2:] for s in sentences for t in s.tags if t != "O"}))
