@@ -53,6 +53,7 @@ def _one_ddp_step(rank: int, init_method: str, out: str) -> None:
         grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
         weights = {f"weight.{name}": p.detach() for name, p in model.named_parameters()}
         safetensors.torch.save_file({**grads, **weights}, f"{out}/rank{rank}.safetensors")
+        dist.barrier()  # both ranks done before teardown: gloo has aborted a rank torn down while its peer still ran
     finally:
         dist.destroy_process_group()
 
