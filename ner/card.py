@@ -155,15 +155,11 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     ]
     if features.get("doc_memory"):
         attention = features.get("doc_memory_attention")
-        mean = (
+        lines.append(
+            f"- document memory: each token's tag scores also read the {'attention-weighted ' if attention else ''}"
             f"mean BiLSTM state of its word's {'' if features.get('doc_memory_self', True) else 'other '}occurrences"
             f" in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
-        )
-        lines.append(
-            f"- document memory: each token's tag scores also read the attention-weighted {mean}"
-            f", with {attention}d queries and keys"
-            if attention
-            else f"- document memory: each token's tag scores also read the {mean}"
+            + (f", with {attention}d queries and keys" if attention else "")
         )
     if model.get("emit_hidden"):
         lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")
