@@ -15,7 +15,7 @@ import argparse
 import random
 from pathlib import Path
 
-DOCSTART = "-DOCSTART-"
+from ner.conll import DOCSTART
 
 
 def sentence_blocks(text: str) -> list[str]:
