@@ -160,6 +160,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
             f"mean BiLSTM state of its word's {'' if features.get('doc_memory_self', True) else 'other '}occurrences"
             f" in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
             + (f", with {attention}d queries and keys" if attention else "")
+            + (
+                f"; in training, {model['doc_memory_alone']:.0%} of the sentences (drawn each epoch) read a memory of"
+                " their own sentence alone, as a one-sentence request does"
+                if model.get("doc_memory_alone")
+                else ""
+            )
         )
     if model.get("emit_hidden"):
         lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")

@@ -7,6 +7,7 @@ problem and exit with status 2; they never print a traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -149,6 +150,7 @@ def train(
         "ner evaluate --model en --data dev.txt                     # per-type table",
         "ner evaluate --model zh --data test_bmes.txt --json        # one JSON object",
         "ner evaluate --model runs/mine --data dev.txt --report reports/mine-dev   # + report.md",
+        "ner evaluate --model en --data dev.txt --sentences-alone   # as one-sentence requests are served",
     )
 )
 def evaluate(
@@ -169,6 +171,14 @@ def evaluate(
     quantize: Annotated[
         bool, typer.Option("--quantize", help="Score the int8-quantised model (what NER_QUANTIZE=true serves).")
     ] = False,
+    sentences_alone: Annotated[
+        bool,
+        typer.Option(
+            "--sentences-alone",
+            help="Tag every sentence as a text of its own, as a request of one sentence is served, instead of "
+            "within its -DOCSTART- document (it changes only the scores of a model with a document memory).",
+        ),
+    ] = False,
 ) -> None:
     """Entity-level precision, recall and F1 (seqeval, strict, IOBES) of a model on a gold file."""
     from ner.checkpoint import load
@@ -182,7 +192,10 @@ def evaluate(
         net, featurizer, _ = load(model)
         if quantize:
             net = net.quantized()
-        sequences, predicted = predict_sequences(net, featurizer, corpus.sentences, batch_size)
+        sentences = corpus.sentences
+        if sentences_alone:
+            sentences = [dataclasses.replace(sent, doc_id=i) for i, sent in enumerate(sentences)]
+        sequences, predicted = predict_sequences(net, featurizer, sentences, batch_size)
         result = score([s.tags for s in sequences], predicted)
         result["sentences"] = len(corpus.sentences)
         result["tokens"] = sum(len(s.tokens) for s in corpus.sentences)

@@ -89,6 +89,10 @@ class ModelConfig:
     # probability, while training, of giving a word its original pretrained vector instead of its fine-tuned
     # row: the untuned vectors are what words unseen in training get, so the network learns to read them
     pretrained_swap: float = 0.0
+    # probability, while training, that a sentence's document memory covers that sentence alone instead of its
+    # window, drawn afresh for each sentence and epoch: a served text of one sentence has no other mentions to
+    # read, and a model that always trained with its document's tags lone sentences worse (docs/ACCURACY.md)
+    doc_memory_alone: float = 0.0
     emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
     # how the checkpoint stores the trained embedding tables (words or characters, bigrams, lexicon words):
     # float16 halves the largest part of a model with a large vocabulary; they load back as float32
@@ -102,6 +106,8 @@ class ModelConfig:
             raise ValueError("model.emit_hidden must be 0 (none) or a layer size")
         if not all(0.0 <= p < 1.0 for p in (self.dropout, self.word_dropout, self.pretrained_swap)):
             raise ValueError("model.dropout, model.word_dropout and model.pretrained_swap must be in [0, 1)")
+        if not 0.0 <= self.doc_memory_alone <= 1.0:
+            raise ValueError("model.doc_memory_alone must be in [0, 1]")
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,17 @@ def _window_batches(
     return batches
 
 
+def _memory_owners(windows: Sequence[Sequence[int]], alone: float, rng: random.Random) -> list[int]:
+    """Whose document memory each training sentence reads in one epoch: its window's (the window's number),
+    or, with probability ``alone`` drawn afresh for each sentence, its own alone (a number past the windows'),
+    as a text of one sentence is tagged when served (``model.doc_memory_alone``)."""
+    owners = [0] * sum(len(window) for window in windows)
+    for w, window in enumerate(windows):
+        for i in window:
+            owners[i] = len(windows) + i if alone and rng.random() < alone else w
+    return owners
+
+
 def _optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
     """The optimiser of ``model``'s trainable parameters (the tagger, or the whole training objective)."""
     t = config.train
@@ -361,12 +372,13 @@ def train(
     epoch = 0
     lengths = [len(s) for s in token_lists]
     windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
-    window_of = [w for w, window in enumerate(windows) for _ in window] if config.features.doc_memory else None
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
+        window_of = None
         if config.features.doc_memory:
             epoch_batches = _window_batches(windows, lengths, t.batch_size, rng)
+            window_of = _memory_owners(windows, config.model.doc_memory_alone, rng)
         else:
             epoch_batches = _batches(lengths, t.batch_size, rng)
         batches = world.shard(epoch_batches)  # all of them in one process

@@ -56,6 +56,11 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "attention-weighted mean BiLSTM state" in model_card(attending, "tiny")
     assert "with 64d queries and keys" in model_card(attending, "tiny")
     assert "attention" not in model_card(with_memory, "tiny")
+    assert "sentence alone" not in model_card(with_memory, "tiny")
+    alone = {**with_memory, "model": {**config["model"], "doc_memory_alone": 0.3}}
+    assert "in training, 30% of the sentences (drawn each epoch) read a memory of their own sentence alone" in (
+        model_card(alone, "tiny")
+    )
 
 
 def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: TrainResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -14,7 +15,7 @@ from ner.features import Featurizer, memory_windows
 from ner.model import BiLstmCrf, DocumentMemory, attended_memory, document_memory
 from ner.pipeline import Tagger, _scored_batches, tag_sentences
 from ner.tags import bioes_labels
-from ner.train import _window_batches, train
+from ner.train import TrainResult, _memory_owners, _window_batches, train
 
 from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 
@@ -108,6 +109,24 @@ def test_training_batches_hold_whole_windows_and_every_sentence_once() -> None:
     assert big == [[0, 1, 2]], "a window larger than the batch is a batch of its own"
 
 
+def test_memory_owners_are_the_windows_or_with_doc_memory_alone_some_sentences_on_their_own() -> None:
+    windows = memory_windows([d for d in range(50) for _ in range(d % 5 + 1)], 4)
+    n = sum(map(len, windows))
+    rng = random.Random(0)
+    assert _memory_owners(windows, 0.0, rng) == [w for w, window in enumerate(windows) for _ in window]
+    assert rng.random() == random.Random(0).random(), "off, it draws nothing: earlier runs' batches stay as they were"
+    assert _memory_owners(windows, 1.0, rng) == [len(windows) + i for i in range(n)], "each sentence its own"
+    owners = _memory_owners(windows, 0.3, random.Random(1))
+    assert owners == _memory_owners(windows, 0.3, random.Random(1)), "the seed decides"
+    alone = [o >= len(windows) for o in owners]
+    assert 0.2 < sum(alone) / n < 0.4
+    assert all(o == len(windows) + i for i, o in enumerate(owners) if alone[i]), "no two lone sentences share"
+    where = {i: w for w, window in enumerate(windows) for i in window}
+    assert all(o == where[i] for i, o in enumerate(owners) if not alone[i])
+    with pytest.raises(ValueError, match="doc_memory_alone"):
+        load_config("en", overrides=["model.doc_memory_alone=1.5"])
+
+
 def test_a_sentences_tags_depend_on_its_window_and_not_beyond() -> None:
     model, featurizer = _model()
     items = [featurizer.encode(s) for s in SENTENCES]
@@ -184,6 +203,41 @@ def test_trained_model_round_trips_and_reads_each_text_as_one_document(tmp_path)
     again = tagger.predict(texts[1:])[0]
     assert [(e.text, e.label, e.start) for e in again] == [(e.text, e.label, e.start) for e in out[1]]
     assert [e.score for e in again] == pytest.approx([e.score for e in out[1]], abs=1e-6), "texts share no memory"
+
+
+def test_training_with_doc_memory_alone_keeps_it_in_the_checkpoint(tmp_path) -> None:
+    overrides = [*TINY, "features.doc_memory=4", "model.doc_memory_alone=0.5", "train.epochs=2"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    assert checkpoint.load(result.checkpoint)[2]["model"]["doc_memory_alone"] == 0.5
+
+
+def test_evaluate_sentences_alone_tags_each_sentence_as_its_own_document(tiny_en: TrainResult, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ner.cli import app
+
+    model, featurizer, saved = checkpoint.load(tiny_en.checkpoint)
+    assert featurizer.config.doc_memory, "the tiny English model has ner train's default memory"
+    hidden = model.emit.in_features // 2
+    torch.manual_seed(0)
+    with torch.no_grad():  # a memory that sways tags, so that reading it over a document or a sentence differs
+        model.emit.weight[:, hidden:] += torch.randn(len(model.labels), hidden)
+    perturbed = checkpoint.save(model, featurizer, tmp_path / "perturbed")
+    blocks = [b.strip() for b in EN_TRAIN.read_text().split("\n\n") if b.strip() and "DOCSTART" not in b]
+    each = tmp_path / "each.txt"  # every sentence its own -DOCSTART- document
+    each.write_text("".join(f"-DOCSTART- -X- -X- O\n\n{b}\n\n" for b in blocks))
+    runner = CliRunner()
+
+    def scores(path, *flags: str) -> dict:
+        out = runner.invoke(app, ["evaluate", "--model", str(perturbed), "--data", str(path), "--json", *flags])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    alone = scores(EN_TRAIN, "--sentences-alone")
+    assert alone == scores(each) == scores(each, "--sentences-alone")
+    assert alone["f1"] != scores(EN_TRAIN)["f1"], "within their documents, the sentences read each other's mentions"
 
 
 def test_doc_memory_must_not_be_negative() -> None:
