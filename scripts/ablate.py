@@ -20,13 +20,16 @@ of ``section.key=value`` overrides on top::
 
 Each run is a plain ``ner train`` process (one torch thread each, ``--jobs`` at a time) writing to
 OUT/VARIANT/seed-S; a run whose result is already there is not repeated, so an interrupted plan
-resumes. The summary goes to stdout as Markdown and to OUT/summary.json.
+resumes. Where the plan names a dev file, each run is also scored with every dev sentence tagged as a
+text of its own (``ner evaluate --sentences-alone``, as one-sentence requests are served), which only a
+document memory makes differ. The summary goes to stdout as Markdown and to OUT/summary.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,6 +46,7 @@ class Run:
     seed: int
     out: Path
     command: list[str]
+    dev: Path | None = None  # the plan's dev file, if it names one
 
 
 def plan_runs(plan: dict, data: Path, out: Path, only: set[str] | None) -> list[Run]:
@@ -62,7 +66,7 @@ def plan_runs(plan: dict, data: Path, out: Path, only: set[str] | None) -> list[
                 command += ["--dev", str(data / plan["dev"])]
             for s in sets:
                 command += ["--set", s]
-            runs.append(Run(variant, seed, run_out, command))
+            runs.append(Run(variant, seed, run_out, command, data / plan["dev"] if plan.get("dev") else None))
     return runs
 
 
@@ -70,7 +74,11 @@ def run_one(run: Run) -> dict:
     """Train one run (or read its earlier result) and return its best dev F1 and timing."""
     result_path = run.out / "result.json"
     if result_path.exists():
-        return json.loads(result_path.read_text())
+        result = json.loads(result_path.read_text())
+        if run.dev is not None and "dev_f1_alone" not in result:  # a run from before the column existed
+            result["dev_f1_alone"] = alone_f1(run, result["dev_f1"])
+            result_path.write_text(json.dumps(result, indent=2))
+        return result
     run.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(run.out / "train.log", "w") as log:
@@ -88,9 +96,28 @@ def run_one(run: Run) -> dict:
         "wall_seconds": round(time.perf_counter() - start, 1),
         "command": " ".join(["ner", *run.command[1:]]),
     }
+    if run.dev is not None:
+        result["dev_f1_alone"] = alone_f1(run, result["dev_f1"])
     result_path.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: result[k] for k in ("variant", "seed", "dev_f1", "best_epoch")}), file=sys.stderr, flush=True)
     return result
+
+
+def alone_f1(run: Run, dev_f1: float) -> float:
+    """Dev F1 of a trained run with every sentence tagged as a text of its own (``ner evaluate
+    --sentences-alone``), as one-sentence requests are served. Only a model with a document memory reads
+    the other sentences of a dev document; for any other it is ``dev_f1``."""
+    model = run.out / "model"
+    if run.dev is None or not json.loads((model / "config.json").read_text())["features"].get("doc_memory"):
+        return dev_f1
+    command = [run.command[0], "evaluate", "--model", str(model), "--data", str(run.dev), "--json", "--sentences-alone"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread, as the training runs
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{run.variant} seed {run.seed}: ner evaluate --sentences-alone failed: {proc.stderr.strip()}"
+        )
+    return json.loads(proc.stdout)["f1"]
 
 
 def train_all(runs: list[Run], jobs: int) -> list[dict]:
@@ -112,6 +139,7 @@ def summarize(results: list[dict], order: list[str]) -> list[dict]:
         f1s = [r["dev_f1"] for r in results if r["variant"] == variant]
         if not f1s:
             continue
+        alone = [r["dev_f1_alone"] for r in results if r["variant"] == variant and "dev_f1_alone" in r]
         rows.append(
             {
                 "variant": variant,
@@ -121,6 +149,8 @@ def summarize(results: list[dict], order: list[str]) -> list[dict]:
                 "dev_f1": f1s,
                 "best_epoch_mean": statistics.mean(r["best_epoch"] for r in results if r["variant"] == variant),
                 "train_seconds_mean": statistics.mean(r["train_seconds"] for r in results if r["variant"] == variant),
+                # every sentence a text of its own (one-sentence requests): only a document memory makes it differ
+                "dev_f1_alone": alone if len(alone) == len(f1s) else None,
             }
         )
     return rows
@@ -129,17 +159,24 @@ def summarize(results: list[dict], order: list[str]) -> list[dict]:
 def markdown(rows: list[dict], plan: dict) -> str:
     """The summary as a Markdown table; Δ is against the first variant of the plan."""
     base = rows[0]["dev_f1_mean"] if rows else 0.0
+    alone = any(r.get("dev_f1_alone") for r in rows)  # a column only where the plan has a dev file
     lines = [
-        "| variant | overrides | dev F1 (mean ± std) | Δ | seeds | best epoch | s/run |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| variant | overrides | dev F1 (mean ± std) | Δ | seeds | best epoch | s/run |"
+        + (" sentences alone (mean ± std) |" if alone else ""),
+        "|---|---|---|---:|---:|---:|---:|" + ("---|" if alone else ""),
     ]
     for r in rows:
         overrides = " ".join(plan["variants"][r["variant"]]) or "(base)"
-        lines.append(
+        line = (
             f"| {r['variant']} | `{overrides}` | {100 * r['dev_f1_mean']:.2f} ± {100 * r['dev_f1_std']:.2f} "
             f"| {100 * (r['dev_f1_mean'] - base):+.2f} | {r['seeds']} | {r['best_epoch_mean']:.1f} "
             f"| {r['train_seconds_mean']:.0f} |"
         )
+        if alone:
+            f1s = r.get("dev_f1_alone")
+            std = statistics.stdev(f1s) if f1s and len(f1s) > 1 else 0.0
+            line += f" {100 * statistics.mean(f1s):.2f} ± {100 * std:.2f} |" if f1s else " |"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -51,16 +51,22 @@ def _ablate(plan: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[s
 
 
 def test_plan_is_trained_summarised_and_resumed(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, {"base": [], "no_casing": ["features.casing_dim=0"]})
+    plan = _plan(tmp_path, {"base": [], "no_casing": ["features.casing_dim=0"], "no_memory": ["features.doc_memory=0"]})
     out = tmp_path / "runs"
     proc = _ablate(plan, out, "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     assert "| base | `(base)` |" in proc.stdout and "| no_casing | `features.casing_dim=0` |" in proc.stdout
+    assert "sentences alone (mean ± std) |" in proc.stdout
+    for seed in (1, 2):  # the English default has a document memory: scored again with every sentence alone
+        with_memory = json.loads((out / "base" / f"seed-{seed}" / "result.json").read_text())
+        assert 0.0 <= with_memory["dev_f1_alone"] <= 1.0
+        without = json.loads((out / "no_memory" / f"seed-{seed}" / "result.json").read_text())
+        assert without["dev_f1_alone"] == without["dev_f1"]
 
     rows = json.loads((out / "summary.json").read_text())["rows"]
-    assert [r["variant"] for r in rows] == ["base", "no_casing"]
+    assert [r["variant"] for r in rows] == ["base", "no_casing", "no_memory"]
     for row in rows:
-        assert row["seeds"] == 2 and len(row["dev_f1"]) == 2
+        assert row["seeds"] == 2 and len(row["dev_f1"]) == 2 and len(row["dev_f1_alone"]) == 2
         assert 0.0 <= row["dev_f1_mean"] <= 1.0
     result = json.loads((out / "no_casing" / "seed-2" / "result.json").read_text())
     assert "--set features.casing_dim=0" in result["command"] and "--set train.seed=2" in result["command"]
