@@ -46,7 +46,13 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert config["features"]["doc_memory_attention"] == 64, "the English default"
     without = {**config, "features": {**config["features"], "doc_memory": 0, "doc_memory_attention": 0}}
     assert "document memory" not in model_card(without, "tiny")
-    with_memory = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 0}}
+    assert config["model"]["doc_memory_alone"] == 0.3, "the English default"
+    plain = {**config["model"], "doc_memory_alone": 0.0}
+    with_memory = {
+        **config,
+        "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 0},
+        "model": plain,
+    }
     assert "document memory: each token's tag scores also read" in model_card(with_memory, "tiny")
     assert "up to 32 neighbouring sentences" in model_card(with_memory, "tiny")
     others = {**config, "features": {**config["features"], "doc_memory": 32, "doc_memory_self": False}}
@@ -57,7 +63,7 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "with 64d queries and keys" in model_card(attending, "tiny")
     assert "attention" not in model_card(with_memory, "tiny")
     assert "sentence alone" not in model_card(with_memory, "tiny")
-    alone = {**with_memory, "model": {**config["model"], "doc_memory_alone": 0.3}}
+    alone = {**with_memory, "model": {**plain, "doc_memory_alone": 0.3}}
     assert "in training, 30% of the sentences (drawn each epoch) read a memory of their own sentence alone" in (
         model_card(alone, "tiny")
     )

@@ -15,7 +15,7 @@ from ner.features import Featurizer, memory_windows
 from ner.model import BiLstmCrf, DocumentMemory, attended_memory, document_memory
 from ner.pipeline import Tagger, _scored_batches, tag_sentences
 from ner.tags import bioes_labels
-from ner.train import TrainResult, _memory_owners, _window_batches, train
+from ner.train import _memory_owners, _window_batches, train
 
 from .conftest import EN_TRAIN, TINY, assert_entity_offsets
 
@@ -213,13 +213,17 @@ def test_training_with_doc_memory_alone_keeps_it_in_the_checkpoint(tmp_path) -> 
     assert checkpoint.load(result.checkpoint)[2]["model"]["doc_memory_alone"] == 0.5
 
 
-def test_evaluate_sentences_alone_tags_each_sentence_as_its_own_document(tiny_en: TrainResult, tmp_path) -> None:
+def test_evaluate_sentences_alone_tags_each_sentence_as_its_own_document(tmp_path) -> None:
     from typer.testing import CliRunner
 
     from ner.cli import app
 
-    model, featurizer, saved = checkpoint.load(tiny_en.checkpoint)
-    assert featurizer.config.doc_memory, "the tiny English model has ner train's default memory"
+    # a model that always trained within its documents (doc_memory_alone=0), so that lone sentences are new to it
+    overrides = [*TINY, "features.casing_dim=4", "features.doc_memory=32", "model.doc_memory_alone=0"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
     hidden = model.emit.in_features // 2
     torch.manual_seed(0)
     with torch.no_grad():  # a memory that sways tags, so that reading it over a document or a sentence differs
