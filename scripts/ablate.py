@@ -104,11 +104,11 @@ def run_one(run: Run) -> dict:
 
 
 def alone_f1(run: Run, dev_f1: float) -> float:
-    """Dev F1 of a trained run with every sentence tagged as a text of its own (``ner evaluate
-    --sentences-alone``), as one-sentence requests are served. Only a model with a document memory reads
-    the other sentences of a dev document; for any other it is ``dev_f1``."""
+    """Dev F1 of a trained run (whose plan names a dev file) with every sentence tagged as a text of its own
+    (``ner evaluate --sentences-alone``), as one-sentence requests are served. Only a model with a document
+    memory reads the other sentences of a dev document; for any other it is ``dev_f1``."""
     model = run.out / "model"
-    if run.dev is None or not json.loads((model / "config.json").read_text())["features"].get("doc_memory"):
+    if not json.loads((model / "config.json").read_text())["features"].get("doc_memory"):
         return dev_f1
     command = [run.command[0], "evaluate", "--model", str(model), "--data", str(run.dev), "--json", "--sentences-alone"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread, as the training runs
