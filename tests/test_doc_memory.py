@@ -11,6 +11,7 @@ from torch import nn
 
 from ner import checkpoint
 from ner.config import load_config
+from ner.conll import DOCSTART, format_conll, read_conll
 from ner.features import Featurizer, memory_windows
 from ner.model import BiLstmCrf, DocumentMemory, attended_memory, document_memory
 from ner.pipeline import Tagger, _scored_batches, tag_sentences
@@ -229,9 +230,8 @@ def test_evaluate_sentences_alone_tags_each_sentence_as_its_own_document(tmp_pat
     with torch.no_grad():  # a memory that sways tags, so that reading it over a document or a sentence differs
         model.emit.weight[:, hidden:] += torch.randn(len(model.labels), hidden)
     perturbed = checkpoint.save(model, featurizer, tmp_path / "perturbed")
-    blocks = [b.strip() for b in EN_TRAIN.read_text().split("\n\n") if b.strip() and "DOCSTART" not in b]
     each = tmp_path / "each.txt"  # every sentence its own -DOCSTART- document
-    each.write_text("".join(f"-DOCSTART- -X- -X- O\n\n{b}\n\n" for b in blocks))
+    each.write_text("".join(f"{DOCSTART}\n\n" + format_conll(s.tokens, s.tags) for s in read_conll(EN_TRAIN).sentences))
     runner = CliRunner()
 
     def scores(path, *flags: str) -> dict:
