@@ -166,6 +166,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
                 if model.get("doc_memory_alone")
                 else ""
             )
+            + (
+                "; a text of one sentence is tagged by a second set of tag scores that reads no memory, trained"
+                " beside the first"
+                if model.get("alone_head")
+                else ""
+            )
         )
     if model.get("emit_hidden"):
         lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")

@@ -7,7 +7,6 @@ problem and exit with status 2; they never print a traceback.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -151,6 +150,7 @@ def train(
         "ner evaluate --model zh --data test_bmes.txt --json        # one JSON object",
         "ner evaluate --model runs/mine --data dev.txt --report reports/mine-dev   # + report.md",
         "ner evaluate --model en --data dev.txt --sentences-alone   # as one-sentence requests are served",
+        "ner evaluate --model en --data dev.txt --sentences-per-text 3   # as requests of 3 sentences are",
     )
 )
 def evaluate(
@@ -179,22 +179,35 @@ def evaluate(
             "within its -DOCSTART- document (it changes only the scores of a model with a document memory).",
         ),
     ] = False,
+    sentences_per_text: Annotated[
+        int,
+        typer.Option(
+            "--sentences-per-text",
+            min=0,
+            help="Tag each run of N consecutive sentences of a -DOCSTART- document as a text of its own, as "
+            "requests of N sentences are served (0: whole documents; 1: as --sentences-alone).",
+        ),
+    ] = 0,
 ) -> None:
     """Entity-level precision, recall and F1 (seqeval, strict, IOBES) of a model on a gold file."""
     from ner.checkpoint import load
     from ner.conll import read_conll
-    from ner.evaluate import format_table, predict_sequences, score
+    from ner.evaluate import as_texts, format_table, predict_sequences, score
 
     _setup_logging(logging.WARNING)
     _check_scheme(scheme)
+    if sentences_alone and sentences_per_text not in (0, 1):
+        _fail("--sentences-alone tags texts of one sentence: it cannot go with --sentences-per-text above 1")
+    if sentences_alone:
+        sentences_per_text = 1
     try:
         corpus = read_conll(data, scheme)  # type: ignore[arg-type]
         net, featurizer, _ = load(model)
         if quantize:
             net = net.quantized()
         sentences = corpus.sentences
-        if sentences_alone:
-            sentences = [dataclasses.replace(sent, doc_id=i) for i, sent in enumerate(sentences)]
+        if sentences_per_text:
+            sentences = as_texts(sentences, sentences_per_text)
         sequences, predicted = predict_sequences(net, featurizer, sentences, batch_size)
         result = score([s.tags for s in sequences], predicted)
         result["sentences"] = len(corpus.sentences)

@@ -93,6 +93,10 @@ class ModelConfig:
     # window, drawn afresh for each sentence and epoch: a served text of one sentence has no other mentions to
     # read, and a model that always trained with its document's tags lone sentences worse (docs/ACCURACY.md)
     doc_memory_alone: float = 0.0
+    # a second set of tag scores that reads the BiLSTM states without the memory, trained beside the memory's
+    # (their CRF losses summed), which tags every memory window of one sentence: a served text of one sentence
+    # then gets a tagger that never relied on other mentions (docs/ACCURACY.md)
+    alone_head: bool = False
     emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
     # how the checkpoint stores the trained embedding tables (words or characters, bigrams, lexicon words):
     # float16 halves the largest part of a model with a large vocabulary; they load back as float32
@@ -170,6 +174,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.train.freeze_pretrained and self.features.pretrained == "none":
             raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
+        if self.model.alone_head and not self.features.doc_memory:
+            raise ValueError("model.alone_head needs features.doc_memory: without a memory every sentence is alone")
         if self.model.pretrained_swap and self.features.pretrained == "none":
             raise ValueError("model.pretrained_swap needs features.pretrained: there are no pretrained vectors")
         if self.train.lm_weight:

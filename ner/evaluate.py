@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -81,3 +82,19 @@ def evaluate_sentences(
     result["sentences"] = len(sentences)
     result["tokens"] = sum(len(s.tokens) for s in sentences)
     return result
+
+
+def as_texts(sentences: Sequence[Sentence], size: int) -> list[Sentence]:
+    """The sentences with each run of ``size`` consecutive sentences of one document as a document of its
+    own (the last run of a document may be shorter): what a model with a document memory reads when a
+    caller sends texts of ``size`` sentences. ``size = 1``: every sentence alone."""
+    if size < 1:
+        raise ValueError("a text holds at least one sentence")
+    out: list[Sentence] = []
+    text, count, previous = -1, 0, None
+    for i, sent in enumerate(sentences):
+        if i == 0 or sent.doc_id != previous or count == size:
+            text, count, previous = text + 1, 0, sent.doc_id
+        count += 1
+        out.append(dataclasses.replace(sent, doc_id=text))
+    return out

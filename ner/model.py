@@ -310,6 +310,9 @@ class BiLstmCrf(nn.Module):
         # model.emit_hidden: a tanh layer between the states and the tag scores (Lample et al. 2016)
         self.emit_hidden = nn.Linear(emit_in, config.emit_hidden) if config.emit_hidden else None
         self.emit = nn.Linear(config.emit_hidden or emit_in, len(self.labels))
+        # model.alone_head: tag scores of the states without the memory, for memory windows of one sentence
+        alone = config.alone_head and self.memory is not None
+        self.emit_alone = nn.Linear(2 * config.hidden_size, len(self.labels)) if alone else None
         self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
 
     @classmethod
@@ -431,6 +434,13 @@ class BiLstmCrf(nn.Module):
             x = torch.tanh(self.emit_hidden(x))
         return self.emit(x)
 
+    def alone_emissions(self, states: torch.Tensor) -> torch.Tensor:
+        """With ``model.alone_head``: the tag scores of the BiLSTM ``states`` (B, T, H) without any memory,
+        (B, T, K), with which a memory window of one sentence (a served text of one sentence) is tagged."""
+        if self.emit_alone is None:
+            raise ValueError("this model has no tag scores without its memory (model.alone_head)")
+        return self.emit_alone(self.dropout(states))
+
     def split_emissions(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """For a document-memory model without ``emit_hidden``, outside training: the tag scores of the
         ``states`` (B, T, H) alone, (B, T, K), and the values (B, T, K) whose memory
@@ -463,7 +473,13 @@ class BiLstmCrf(nn.Module):
         """Mean negative log-likelihood of the gold tags per sentence (``states``: as for :meth:`emissions`)."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
+        if self.emit_alone is None:
+            return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
+        # model.alone_head: the mean of the two CRF losses, with and without the memory, so the shared BiLSTM
+        # steps as far as with one
+        h = self.encode(batch) if states is None else states
+        with_memory = self.crf.nll(self.emissions(batch, h), batch.tags, batch.mask)
+        return (with_memory + self.crf.nll(self.alone_emissions(h), batch.tags, batch.mask)) / 2
 
     @torch.inference_mode()
     def decode_with_posteriors(self, batch: Batch) -> tuple[torch.Tensor, Posteriors]:

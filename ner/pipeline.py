@@ -109,6 +109,8 @@ def _scored_batches(
     ]
     assert model.memory is not None
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
+    # model.alone_head: a window of one sentence is tagged by the scores without the memory
+    lone = {kept[window[0]] for window in windows if len(window) == 1} if model.emit_alone is not None else set()
     masks = [batch.mask for _, _, batch in batches]
     flat_groups = torch.tensor(token_groups).unsqueeze(0)  # (1, tokens)
     flat_attention = None
@@ -122,12 +124,23 @@ def _scored_batches(
         # its H numbers, at a fraction of the copying, and add it to the scores of the states alone.
         own, values = zip(*split)
         memory = model.memory.read(_flatten(values, masks), flat_groups, flat_attention)[0]  # (tokens, K)
-        for scores, share, (idx, _, batch) in zip(own, _unflatten(memory, masks), batches):
-            yield idx, batch, scores + share
+        for scores, share, h, (idx, _, batch) in zip(own, _unflatten(memory, masks), states, batches):
+            yield idx, batch, _lone_rows_alone(model, scores + share, h, idx, lone)
         return
     memory = model.memory.read(_flatten(states, masks), flat_groups, flat_attention)[0]  # (tokens, H)
     for h, share, (idx, _, batch) in zip(states, _unflatten(memory, masks), batches):
-        yield idx, batch, model.emissions(batch, h, memory=share)
+        yield idx, batch, _lone_rows_alone(model, model.emissions(batch, h, memory=share), h, idx, lone)
+
+
+def _lone_rows_alone(
+    model: BiLstmCrf, emissions: torch.Tensor, states: torch.Tensor, idx: Sequence[int], lone: set[int]
+) -> torch.Tensor:
+    """``emissions`` (B, T, K) with the rows of the sentences in ``lone`` (alone in their memory window)
+    scored without the memory (:meth:`~ner.model.BiLstmCrf.alone_emissions`)."""
+    rows = [row for row, i in enumerate(idx) if i in lone]
+    if rows:
+        emissions[rows] = model.alone_emissions(states[rows])
+    return emissions
 
 
 def _flatten(tensors: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -67,6 +67,11 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "in training, 30% of the sentences (drawn each epoch) read a memory of their own sentence alone" in (
         model_card(alone, "tiny")
     )
+    assert "second set of tag scores" not in model_card(alone, "tiny")
+    head = {**with_memory, "model": {**plain, "alone_head": True}}
+    assert "a text of one sentence is tagged by a second set of tag scores that reads no memory" in (
+        model_card(head, "tiny")
+    )
 
 
 def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: TrainResult) -> None:

@@ -24,11 +24,12 @@ SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Pa
 
 
 def _model(
-    window: int = 8, include_self: bool = True, attention: int = 0, emit_hidden: int = 0
+    window: int = 8, include_self: bool = True, attention: int = 0, emit_hidden: int = 0, alone_head: bool = False
 ) -> tuple[BiLstmCrf, Featurizer]:
     torch.manual_seed(0)
     overrides = [*TINY, f"features.doc_memory={window}", f"features.doc_memory_self={str(include_self).lower()}"]
     overrides += [f"features.doc_memory_attention={attention}", f"model.emit_hidden={emit_hidden}"]
+    overrides += [f"model.alone_head={str(alone_head).lower()}"]
     config = load_config("en", overrides=overrides)
     featurizer = Featurizer.build(config.features, SENTENCES)
     return BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["LOC", "PER"])).eval(), featurizer
@@ -240,8 +241,23 @@ def test_evaluate_sentences_alone_tags_each_sentence_as_its_own_document(tmp_pat
         return json.loads(out.stdout)
 
     alone = scores(EN_TRAIN, "--sentences-alone")
-    assert alone == scores(each) == scores(each, "--sentences-alone")
+    assert alone == scores(each) == scores(each, "--sentences-alone") == scores(EN_TRAIN, "--sentences-per-text", "1")
     assert alone["f1"] != scores(EN_TRAIN)["f1"], "within their documents, the sentences read each other's mentions"
+    assert scores(EN_TRAIN, "--sentences-per-text", "1000") == scores(EN_TRAIN), "texts as long as the documents"
+    both = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(perturbed),
+            "--data",
+            str(EN_TRAIN),
+            "--sentences-alone",
+            "--sentences-per-text",
+            "2",
+        ],
+    )
+    assert both.exit_code == 2 and "cannot go with" in both.output
 
 
 def test_doc_memory_must_not_be_negative() -> None:
@@ -287,3 +303,67 @@ def test_repeated_mentions_counts_misses_found_elsewhere_in_their_document(monke
     monkeypatch.setattr(script, "read_conll", lambda _: type("Corpus", (), {"sentences": gold}))
     counts = script.repeated_mentions("m", "d")
     assert (counts["gold"], counts["missed"], counts["found_elsewhere"]) == (4, 3, 1)
+
+
+@pytest.mark.parametrize("emit_hidden", [0, 6])
+def test_with_alone_head_a_window_of_one_sentence_is_tagged_without_the_memory(emit_hidden: int) -> None:
+    model, featurizer = _model(window=8, attention=8, emit_hidden=emit_hidden, alone_head=True)
+    nn.init.normal_(model.memory.query.weight)  # type: ignore[union-attr]
+    items = [featurizer.encode(s) for s in SENTENCES]
+    docs = [0, 0, 1, 2]  # sentences 2 and 3 are alone in their documents
+    with torch.no_grad():
+        within = model.emissions(featurizer.collate(items, windows=docs))
+        alone = model.alone_emissions(model.encode(featurizer.collate(items)))
+        scored = list(_scored_batches(model, featurizer, SENTENCES, docs=docs, batch_size=3))
+    assert not torch.allclose(within[3, :1], alone[3, :1], atol=1e-3), "the two sets of scores differ"
+    for idx, _, emissions in scored:
+        for row, i in enumerate(idx):
+            n = len(SENTENCES[i])
+            expected = alone if docs.count(docs[i]) == 1 else within
+            assert torch.allclose(emissions[row, :n], expected[i, :n], atol=1e-5), i
+    assert tag_sentences(model, featurizer, SENTENCES[3:]) == tag_sentences(model, featurizer, SENTENCES, docs=docs)[3:]
+
+
+def test_alone_head_loss_is_the_mean_of_the_crf_losses_with_and_without_the_memory() -> None:
+    model, featurizer = _model(alone_head=True)
+    items = [featurizer.encode(s) for s in SENTENCES]
+    tags = [[model.labels.index("O")] * len(s) for s in SENTENCES]
+    batch = featurizer.collate(items, tags, windows=[0, 0, 0, 1])
+    with torch.no_grad():
+        states = model.encode(batch)
+        with_memory = model.crf.nll(model.emissions(batch, states), batch.tags, batch.mask)
+        without = model.crf.nll(model.alone_emissions(states), batch.tags, batch.mask)
+        assert model.loss(batch, states).item() == pytest.approx((with_memory + without).item() / 2)
+    plain, _ = _model()
+    assert plain.emit_alone is None
+    with pytest.raises(ValueError, match="alone_head"):
+        plain.alone_emissions(states)
+    with pytest.raises(ValueError, match="alone_head needs features.doc_memory"):
+        load_config("en", overrides=["features.doc_memory=0", "model.alone_head=true"])
+
+
+def test_an_alone_head_trains_round_trips_and_tags_a_lone_text_with_it(tmp_path) -> None:
+    overrides = [*TINY, "features.doc_memory=4", "model.alone_head=true", "train.epochs=2"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
+    assert saved["model"]["alone_head"] is True and model.emit_alone is not None
+    torch.manual_seed(0)
+    fresh = BiLstmCrf.for_featurizer(featurizer, model.config, model.labels)
+    assert not torch.allclose(fresh.emit_alone.weight, model.emit_alone.weight), "training moved the head"  # type: ignore[union-attr]
+    texts = ["Angela Merkel visited Paris. Merkel left.", "Merkel left."]
+    assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
+
+
+def test_as_texts_cuts_each_document_into_runs_of_n_sentences() -> None:
+    from ner.evaluate import as_texts
+    from ner.types import Sentence
+
+    sentences = [Sentence(("a",), ("O",), doc, 1) for doc in [0, 0, 0, 0, 0, 1, 1, 2]]
+    assert [s.doc_id for s in as_texts(sentences, 2)] == [0, 0, 1, 1, 2, 3, 3, 4]
+    assert [s.doc_id for s in as_texts(sentences, 1)] == list(range(8))
+    assert [s.doc_id for s in as_texts(sentences, 32)] == [0, 0, 0, 0, 0, 1, 1, 2]
+    assert as_texts(sentences, 3)[0].tokens == ("a",)
+    with pytest.raises(ValueError, match="at least one"):
+        as_texts(sentences, 0)
