@@ -78,6 +78,13 @@ def _describe_split(split: str, info: Any) -> str:
     return f"- {split}: {info}"
 
 
+def _texts_of(sentences: int) -> str:
+    """Which served texts a model's tag scores without the memory tag (``model.alone_head_sentences``)."""
+    if sentences <= 0:
+        return "no text is"
+    return "a text of one sentence is" if sentences == 1 else f"texts of up to {sentences} sentences are"
+
+
 def model_card(config: dict[str, Any], name: str = "") -> str:
     """Markdown describing a checkpoint from its ``config.json`` contents."""
     features, model = config["features"], config["model"]
@@ -167,8 +174,8 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
                 else ""
             )
             + (
-                "; a text of one sentence is tagged by a second set of tag scores that reads no memory, trained"
-                " beside the first"
+                f"; {_texts_of(model.get('alone_head_sentences', 1))} tagged by a second set of tag scores that"
+                " reads no memory, trained beside the first"
                 if model.get("alone_head")
                 else ""
             )

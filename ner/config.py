@@ -94,9 +94,12 @@ class ModelConfig:
     # read, and a model that always trained with its document's tags lone sentences worse (docs/ACCURACY.md)
     doc_memory_alone: float = 0.0
     # a second set of tag scores that reads the BiLSTM states without the memory, trained beside the memory's
-    # (their CRF losses summed), which tags every memory window of one sentence: a served text of one sentence
-    # then gets a tagger that never relied on other mentions (docs/ACCURACY.md)
+    # (the mean of their CRF losses), which tags the memory windows of one sentence (model.alone_head_sentences):
+    # a served text of one sentence then gets a tagger that never relied on other mentions (docs/ACCURACY.md)
     alone_head: bool = False
+    # with model.alone_head, the memory windows of at most this many sentences are tagged by it (a setting of
+    # tagging alone: it changes no weight, so it may be changed in a trained model's config.json)
+    alone_head_sentences: int = 1
     emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
     # how the checkpoint stores the trained embedding tables (words or characters, bigrams, lexicon words):
     # float16 halves the largest part of a model with a large vocabulary; they load back as float32
@@ -112,6 +115,8 @@ class ModelConfig:
             raise ValueError("model.dropout, model.word_dropout and model.pretrained_swap must be in [0, 1)")
         if not 0.0 <= self.doc_memory_alone <= 1.0:
             raise ValueError("model.doc_memory_alone must be in [0, 1]")
+        if self.alone_head_sentences < 0:
+            raise ValueError("model.alone_head_sentences must be 0 (never) or a number of sentences")
 
 
 @dataclass(frozen=True)

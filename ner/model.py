@@ -310,7 +310,7 @@ class BiLstmCrf(nn.Module):
         # model.emit_hidden: a tanh layer between the states and the tag scores (Lample et al. 2016)
         self.emit_hidden = nn.Linear(emit_in, config.emit_hidden) if config.emit_hidden else None
         self.emit = nn.Linear(config.emit_hidden or emit_in, len(self.labels))
-        # model.alone_head: tag scores of the states without the memory, for memory windows of one sentence
+        # model.alone_head: tag scores of the states without the memory, for memory windows of few sentences
         alone = config.alone_head and self.memory is not None
         self.emit_alone = nn.Linear(2 * config.hidden_size, len(self.labels)) if alone else None
         self.crf = ConstrainedCRF(*allowed_transitions(self.labels))
@@ -436,7 +436,8 @@ class BiLstmCrf(nn.Module):
 
     def alone_emissions(self, states: torch.Tensor) -> torch.Tensor:
         """With ``model.alone_head``: the tag scores of the BiLSTM ``states`` (B, T, H) without any memory,
-        (B, T, K), with which a memory window of one sentence (a served text of one sentence) is tagged."""
+        (B, T, K), with which a memory window of few sentences (``model.alone_head_sentences``; a served text of
+        one sentence, by default) is tagged."""
         if self.emit_alone is None:
             raise ValueError("this model has no tag scores without its memory (model.alone_head)")
         return self.emit_alone(self.dropout(states))

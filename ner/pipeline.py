@@ -109,8 +109,9 @@ def _scored_batches(
     ]
     assert model.memory is not None
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
-    # model.alone_head: a window of one sentence is tagged by the scores without the memory
-    lone = {kept[window[0]] for window in windows if len(window) == 1} if model.emit_alone is not None else set()
+    # model.alone_head: a window of few sentences (model.alone_head_sentences) is tagged without the memory
+    few = model.config.alone_head_sentences if model.emit_alone is not None else 0
+    lone = {kept[j] for window in windows if len(window) <= few for j in window}
     masks = [batch.mask for _, _, batch in batches]
     flat_groups = torch.tensor(token_groups).unsqueeze(0)  # (1, tokens)
     flat_attention = None
@@ -135,8 +136,8 @@ def _scored_batches(
 def _lone_rows_alone(
     model: BiLstmCrf, emissions: torch.Tensor, states: torch.Tensor, idx: Sequence[int], lone: set[int]
 ) -> torch.Tensor:
-    """``emissions`` (B, T, K) with the rows of the sentences in ``lone`` (alone in their memory window)
-    scored without the memory (:meth:`~ner.model.BiLstmCrf.alone_emissions`)."""
+    """``emissions`` (B, T, K) with the rows of the sentences in ``lone`` (in a memory window of at most
+    ``model.alone_head_sentences``) scored without the memory (:meth:`~ner.model.BiLstmCrf.alone_emissions`)."""
     rows = [row for row, i in enumerate(idx) if i in lone]
     if rows:
         emissions[rows] = model.alone_emissions(states[rows])

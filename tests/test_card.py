@@ -72,6 +72,8 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "a text of one sentence is tagged by a second set of tag scores that reads no memory" in (
         model_card(head, "tiny")
     )
+    three = {**with_memory, "model": {**plain, "alone_head": True, "alone_head_sentences": 3}}
+    assert "texts of up to 3 sentences are tagged by a second set" in model_card(three, "tiny")
 
 
 def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: TrainResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -305,9 +306,10 @@ def test_repeated_mentions_counts_misses_found_elsewhere_in_their_document(monke
     assert (counts["gold"], counts["missed"], counts["found_elsewhere"]) == (4, 3, 1)
 
 
-@pytest.mark.parametrize("emit_hidden", [0, 6])
-def test_with_alone_head_a_window_of_one_sentence_is_tagged_without_the_memory(emit_hidden: int) -> None:
+@pytest.mark.parametrize(("emit_hidden", "few"), [(0, 1), (6, 1), (0, 2), (0, 0)])
+def test_with_alone_head_a_window_of_few_sentences_is_tagged_without_the_memory(emit_hidden: int, few: int) -> None:
     model, featurizer = _model(window=8, attention=8, emit_hidden=emit_hidden, alone_head=True)
+    model.config = dataclasses.replace(model.config, alone_head_sentences=few)
     nn.init.normal_(model.memory.query.weight)  # type: ignore[union-attr]
     items = [featurizer.encode(s) for s in SENTENCES]
     docs = [0, 0, 1, 2]  # sentences 2 and 3 are alone in their documents
@@ -319,9 +321,11 @@ def test_with_alone_head_a_window_of_one_sentence_is_tagged_without_the_memory(e
     for idx, _, emissions in scored:
         for row, i in enumerate(idx):
             n = len(SENTENCES[i])
-            expected = alone if docs.count(docs[i]) == 1 else within
-            assert torch.allclose(emissions[row, :n], expected[i, :n], atol=1e-5), i
+            expected = alone if docs.count(docs[i]) <= few else within
+            assert torch.allclose(emissions[row, :n], expected[i, :n], atol=1e-5), (i, few)
     assert tag_sentences(model, featurizer, SENTENCES[3:]) == tag_sentences(model, featurizer, SENTENCES, docs=docs)[3:]
+    with pytest.raises(ValueError, match="alone_head_sentences"):
+        load_config("en", overrides=["model.alone_head_sentences=-1"])
 
 
 def test_alone_head_loss_is_the_mean_of_the_crf_losses_with_and_without_the_memory() -> None:
@@ -367,3 +371,30 @@ def test_as_texts_cuts_each_document_into_runs_of_n_sentences() -> None:
     assert as_texts(sentences, 3)[0].tokens == ("a",)
     with pytest.raises(ValueError, match="at least one"):
         as_texts(sentences, 0)
+
+
+def test_texts_sweep_scores_each_text_size_and_alone_head_setting(tmp_path, capsys) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from ner.evaluate import as_texts, evaluate_sentences
+
+    overrides = [*TINY, "features.doc_memory=8", "model.alone_head=true", "train.epochs=2"]
+    result = train(
+        load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
+    )
+    path = Path(__file__).parent.parent / "scripts" / "texts_sweep.py"
+    spec = importlib.util.spec_from_file_location("texts_sweep", path)
+    assert spec is not None and spec.loader is not None
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    args = ["--data", str(EN_TRAIN), "--model", str(result.checkpoint), "--texts", "0", "1", "2"]
+    assert sweep.main([*args, "--alone-head-sentences", "0", "1", "1000"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    f1 = {r["alone_head_sentences"]: {int(n): v for n, v in r["f1"].items()} for r in rows}
+    model, featurizer, _ = checkpoint.load(result.checkpoint)
+    sentences = read_conll(EN_TRAIN).sentences
+    assert f1[1][0] == evaluate_sentences(model, featurizer, sentences)["f1"], "the model's own setting"
+    assert f1[1][1] == f1[1000][1] == f1[1000][0] == f1[1000][2], "every text tagged without the memory"
+    model.config = dataclasses.replace(model.config, alone_head_sentences=0)
+    assert f1[0][2] == evaluate_sentences(model, featurizer, as_texts(sentences, 2))["f1"]
