@@ -162,10 +162,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     ]
     if features.get("doc_memory"):
         attention = features.get("doc_memory_attention")
+        segmented = features.get("doc_memory_key") == "segment"
         lines.append(
             f"- document memory: each token's tag scores also read the {'attention-weighted ' if attention else ''}"
             f"mean BiLSTM state of its word's {'' if features.get('doc_memory_self', True) else 'other '}occurrences"
-            f" in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
+            + (" (the word jieba segments it into, and its place there)" if segmented else "")
+            + f" in up to {features['doc_memory']} neighbouring sentences of its document (one text)"
             + (f", with {attention}d queries and keys" if attention else "")
             + (
                 f"; in training, {model['doc_memory_alone']:.0%} of the sentences (drawn each epoch) read a memory of"

@@ -62,6 +62,9 @@ class FeatureConfig:
     # the memory weighs the occurrences by attention with queries and keys of this size (Luo et al. 2020)
     # instead of a plain mean; 0: the mean
     doc_memory_attention: int = 0
+    # what joins a token's occurrences in the memory: its word (lookup form), or (zh) the word jieba's
+    # segmentation puts it in with its place there (致公党/1), since one Chinese character is too ambiguous
+    doc_memory_key: Literal["word", "segment"] = "word"
 
     def __post_init__(self) -> None:
         _check_literals(self)
@@ -71,6 +74,8 @@ class FeatureConfig:
             raise ValueError("features.doc_memory must be 0 (off) or a number of sentences")
         if self.doc_memory_attention < 0:
             raise ValueError("features.doc_memory_attention must be 0 (the mean) or a query size")
+        if self.doc_memory_key == "segment" and self.lang != "zh":
+            raise ValueError("features.doc_memory_key = 'segment' needs lang = 'zh' (jieba's segmentation)")
         if self.lexicon_dim < 0:
             raise ValueError("features.lexicon_dim must be 0 (off) or positive")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:

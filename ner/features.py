@@ -27,6 +27,7 @@ from ner.lexicon import (
     char_offsets,
     covered,
     lexicon_flags,
+    segment_keys,
 )
 from ner.types import Sentence
 from ner.vocab import Vocab
@@ -127,8 +128,9 @@ class Featurizer:
         if config.lexicon_dim and lexicon_words is None:
             raise ValueError("lexicon word embeddings need a lexicon word vocabulary")
         self.lexicon_words = lexicon_words
+        self._segment_keys = bool(config.doc_memory) and config.doc_memory_key == "segment"
         self._unknown_lexicon = [lexicon_words[w] for w in UNKNOWN_WORDS] if lexicon_words else []
-        needs_jieba = config.softword_dim or config.lexicon or config.lexicon_dim
+        needs_jieba = config.softword_dim or config.lexicon or config.lexicon_dim or self._segment_keys
         self._jieba = (jieba or JiebaFeatures()) if needs_jieba else None
         # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
         self._token_features = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._features_of)
@@ -176,7 +178,7 @@ class Featurizer:
         enc = Encoded(words=[f[0] for f in per_token])
         if cfg.casing_dim:
             enc.casing = [f[1] for f in per_token]
-        if cfg.doc_memory:
+        if cfg.doc_memory and not self._segment_keys:
             enc.keys = [self.word_key(t) for t in tokens]
         if self.chars is not None:
             enc.chars = [f[2] for f in per_token]
@@ -185,9 +187,13 @@ class Featurizer:
         if self._jieba is not None:
             text = "".join(tokens)
             starts = char_offsets(tokens)
+            words = self._jieba.cut(text) if cfg.softword_dim or self._segment_keys else []
             if cfg.softword_dim:
-                per_char = self._jieba.softword(text)
+                per_char = self._jieba.softword(text, words)
                 enc.softword = [per_char[i] for i in starts]
+            if self._segment_keys:
+                keys = segment_keys(words)
+                enc.keys = [keys[i] for i in starts]
             matches = list(self._jieba.matches(text)) if cfg.lexicon or cfg.lexicon_dim else []
             if cfg.lexicon:
                 per_char_lex = lexicon_flags(matches, len(text))

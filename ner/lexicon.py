@@ -5,6 +5,7 @@
   word's part of speech in jieba's dictionary: person (nr*), place (ns*), organisation (nt*), other.
   In the spirit of SoftLexicon (Ma et al., 2020), with jieba's own dictionary as the lexicon.
 * ``matches``: the dictionary words themselves, for SoftLexicon's word embeddings (``features.lexicon_dim``).
+* ``segment_keys``: each character's segmented word and place in it, for the document memory's groups.
 """
 
 from __future__ import annotations
@@ -55,10 +56,15 @@ class JiebaFeatures:
                     words[parts[0]] = (_group(parts[2] if len(parts) > 2 else ""), max(freq, 1))
         self._words = words
 
-    def softword(self, text: str) -> list[int]:
-        """Per character of ``text``: the id of its B/M/E/S position in jieba's segmentation."""
+    def cut(self, text: str) -> list[str]:
+        """jieba's segmentation of ``text`` (its words, in order, joining back to ``text``)."""
+        return list(self._tokenizer.cut(text, HMM=True))
+
+    def softword(self, text: str, words: Sequence[str] | None = None) -> list[int]:
+        """Per character of ``text``: the id of its B/M/E/S position in jieba's segmentation (``words``:
+        :meth:`cut`'s, when already made)."""
         ids: list[int] = []
-        for word in self._tokenizer.cut(text, HMM=True):
+        for word in self.cut(text) if words is None else words:
             n = len(word)
             if n == 1:
                 ids.append(4)
@@ -76,6 +82,13 @@ class JiebaFeatures:
                 found = words.get(word)
                 if found is not None:
                     yield Match(i, length, word, *found)
+
+
+def segment_keys(words: Sequence[str]) -> list[str]:
+    """Per character of the text that ``words`` (a segmentation) join into: the word it falls in and its
+    place there, e.g. ``致公党`` gives ``致公党/0``, ``致公党/1``, ``致公党/2``: the key that joins a Chinese
+    character's occurrences in the document memory (``features.doc_memory_key = "segment"``)."""
+    return [f"{word}/{i}" for word in words for i in range(len(word))]
 
 
 def lexicon_flags(matches: Sequence[Match], length: int) -> list[list[int]]:

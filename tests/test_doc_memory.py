@@ -398,3 +398,34 @@ def test_texts_sweep_scores_each_text_size_and_alone_head_setting(tmp_path, caps
     assert f1[1][1] == f1[1000][1] == f1[1000][0] == f1[1000][2], "every text tagged without the memory"
     model.config = dataclasses.replace(model.config, alone_head_sentences=0)
     assert f1[0][2] == evaluate_sentences(model, featurizer, as_texts(sentences, 2))["f1"]
+
+
+def test_segment_keys_join_a_chinese_characters_occurrences_by_its_jieba_word() -> None:
+    from ner.lexicon import segment_keys
+
+    assert segment_keys(["中国", "致公党", "的"]) == ["中国/0", "中国/1", "致公党/0", "致公党/1", "致公党/2", "的/0"]
+    overrides = ["features.doc_memory=8", "features.doc_memory_key=segment", "features.softword_dim=4"]
+    config = load_config("zh", overrides=overrides)
+    text = "致公党中央在北京开会"
+    featurizer = Featurizer.build(config.features, [list(text)])
+    encoded = featurizer.encode(list(text))
+    words = featurizer._jieba.cut(text)  # type: ignore[union-attr]
+    assert encoded.keys == segment_keys(words) and len(set(encoded.keys)) == len(text)
+    assert encoded.softword == featurizer._jieba.softword(text)  # type: ignore[union-attr]
+    plain = Featurizer.build(load_config("zh", overrides=["features.doc_memory=8"]).features, [list(text)])
+    assert plain.encode(list(text)).keys == list(text), "by default a Chinese token's key is its character"
+    with pytest.raises(ValueError, match="doc_memory_key"):
+        load_config("en", overrides=["features.doc_memory_key=segment"])
+
+
+def test_a_chinese_memory_over_segments_trains_and_round_trips(tmp_path) -> None:
+    from .conftest import ZH_TRAIN
+
+    overrides = [*TINY, "features.doc_memory=8", "features.doc_memory_key=segment", "features.bigram_min_count=1"]
+    overrides += ["features.doc_memory_attention=8", "train.epochs=2"]
+    config = load_config("zh", overrides=overrides)
+    result = train(config, ZH_TRAIN, tmp_path / "run", dev_path=ZH_TRAIN, progress=False)
+    model, featurizer, saved = checkpoint.load(result.checkpoint)
+    assert saved["features"]["doc_memory_key"] == "segment" and featurizer._segment_keys
+    texts = ["新华社北京电，致公党中央今天开会。致公党主席讲话。"]
+    assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
