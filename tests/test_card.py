@@ -72,7 +72,7 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "a text of one sentence is tagged by a second set of tag scores that reads no memory" in (
         model_card(head, "tiny")
     )
-    assert "jieba" not in model_card(with_memory, "tiny")
+    assert "jieba segments" not in model_card(with_memory, "tiny")
     segmented = {**with_memory, "features": {**with_memory["features"], "doc_memory_key": "segment"}}
     assert "occurrences (the word jieba segments it into, and its place there) in up to 32" in (
         model_card(segmented, "tiny")
