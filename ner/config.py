@@ -98,9 +98,10 @@ class ModelConfig:
     # window, drawn afresh for each sentence and epoch: a served text of one sentence has no other mentions to
     # read, and a model that always trained with its document's tags lone sentences worse (docs/ACCURACY.md)
     doc_memory_alone: float = 0.0
-    # a second set of tag scores that reads the BiLSTM states without the memory, trained beside the memory's
-    # (the mean of their CRF losses), which tags the memory windows of one sentence (model.alone_head_sentences):
-    # a served text of one sentence then gets a tagger that never relied on other mentions (docs/ACCURACY.md)
+    # a second set of tag scores that reads the BiLSTM states without the memory, fitted after training with
+    # everything else frozen (train.alone_head_epochs), which tags the memory windows of one sentence
+    # (model.alone_head_sentences): a served text of one sentence has no other mentions to read, and tagging
+    # within documents is left as trained (ner/alone_head.py, docs/ACCURACY.md)
     alone_head: bool = False
     # with model.alone_head, the memory windows of at most this many sentences are tagged by it (a setting of
     # tagging alone: it changes no weight, so it may be changed in a trained model's config.json)
@@ -143,6 +144,10 @@ class TrainConfig:
     freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
     average_epochs: int = 0  # evaluate and save the mean of the weights at the last N epochs' ends; 0 is off
+    # model.alone_head: Adam passes over train fitting the tag scores without the memory, at this rate; the
+    # pass with the best dev F1 with every sentence alone is kept
+    alone_head_epochs: int = 8
+    alone_head_lr: float = 0.003
     keep_epochs: bool = False  # also save each epoch's own weights to OUT/epochs/NNN (scripts/average_checkpoints.py)
     # weight of an auxiliary objective: the BiLSTM's forward states predict the next word, its backward
     # states the previous one (Rei 2017; ner/objective.py); training only, 0 is off. With Adam on 5,000 CoNLL
@@ -163,6 +168,8 @@ class TrainConfig:
             raise ValueError("train.epochs, train.patience, train.batch_size and train.lr must be positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("train.ema_decay must be in [0, 1)")
+        if self.alone_head_epochs < 0 or self.alone_head_lr <= 0:
+            raise ValueError("train.alone_head_epochs must be at least 0 and train.alone_head_lr positive")
         if self.average_epochs < 0:
             raise ValueError("train.average_epochs must be at least 0 (0 is off)")
         if self.average_epochs and self.ema_decay:

@@ -474,13 +474,7 @@ class BiLstmCrf(nn.Module):
         """Mean negative log-likelihood of the gold tags per sentence (``states``: as for :meth:`emissions`)."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        if self.emit_alone is None:
-            return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
-        # model.alone_head: the mean of the two CRF losses, with and without the memory, so the shared BiLSTM
-        # steps as far as with one
-        h = self.encode(batch) if states is None else states
-        with_memory = self.crf.nll(self.emissions(batch, h), batch.tags, batch.mask)
-        return (with_memory + self.crf.nll(self.alone_emissions(h), batch.tags, batch.mask)) / 2
+        return self.crf.nll(self.emissions(batch, states), batch.tags, batch.mask)
 
     @torch.inference_mode()
     def decode_with_posteriors(self, batch: Batch) -> tuple[torch.Tensor, Posteriors]:

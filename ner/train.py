@@ -10,6 +10,7 @@ each epoch's own weights are also saved, to ``OUT/epochs/NNN``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ import torch
 from tqdm import tqdm
 
 from ner import checkpoint
+from ner.alone_head import fit_alone_head
 from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
@@ -296,7 +298,8 @@ def train(
     train_keys = {word_key(tok, config.features) for s in token_lists for tok in s}
     pretrained_keys, table = _pretrained(config, train_keys, token_lists)
     featurizer = Featurizer.build(config.features, token_lists, pretrained_keys)
-    model = BiLstmCrf.for_featurizer(featurizer, config.model, labels)
+    # model.alone_head is fitted after training (ner/alone_head.py): until then, every window reads the memory
+    model = BiLstmCrf.for_featurizer(featurizer, dataclasses.replace(config.model, alone_head=False), labels)
     self_trained = config.features.pretrained == "train-text"
     trained_words = featurizer.words.items[: len(featurizer.words) - featurizer.fixed_words]
     found = _init_embeddings(model.word_embed, trained_words, table, rescale=self_trained)
@@ -441,6 +444,8 @@ def train(
             world.broadcast_flag(True)
             break
         world.broadcast_flag(False)
+    if config.model.alone_head and world.is_main and best_dev:
+        best_dev = _fit_alone_head(out, examples, dev_sents, extra_base, config)
     total = time.perf_counter() - started
     monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl
     return TrainResult(
@@ -451,6 +456,39 @@ def train(
         seconds=total,
         train_sentences_per_second=n_train * epoch / max(train_seconds, 1e-9),
     )
+
+
+def _fit_alone_head(
+    out: Path,
+    examples: Sequence[tuple[Encoded, list[int]]],
+    dev_sents: Sequence[Sentence],
+    extra_base: dict[str, Any],
+    config: Config,
+) -> dict[str, Any]:
+    """Fit the best checkpoint's tag scores without the memory (``model.alone_head``) and save it again with
+    them; returns its dev scores within documents, which its windows of few sentences now read."""
+    t = config.train
+    path = out / checkpoint.MODEL_DIR
+    model, featurizer, saved = checkpoint.load(path)
+    fit = fit_alone_head(
+        model, featurizer, examples, dev_sents, t.alone_head_epochs, t.alone_head_lr, t.batch_size, t.seed,
+        t.eval_batch_size,
+    )  # fmt: skip
+    dev = evaluate_sentences(model, featurizer, dev_sents, t.eval_batch_size)
+    logger.info(
+        "tag scores without the memory: epoch %d of %d kept, dev F1 alone %.4f (%.4f as added), within documents "
+        "%.4f (%.4f before)",
+        fit.best_epoch,
+        t.alone_head_epochs,
+        fit.dev_f1_alone,
+        fit.epochs[0]["dev_f1_alone"],
+        dev["f1"],
+        saved["metrics"]["dev"]["f1"],
+    )
+    metrics = {**saved["metrics"], "dev": dev, "dev_before_alone_head": saved["metrics"]["dev"]}
+    metrics["alone_head"] = fit.to_dict()
+    checkpoint.save(model, featurizer, path, {**extra_base, "metrics": metrics})
+    return dev
 
 
 def _version(package: str) -> str:

@@ -328,36 +328,89 @@ def test_with_alone_head_a_window_of_few_sentences_is_tagged_without_the_memory(
         load_config("en", overrides=["model.alone_head_sentences=-1"])
 
 
-def test_alone_head_loss_is_the_mean_of_the_crf_losses_with_and_without_the_memory() -> None:
-    model, featurizer = _model(alone_head=True)
-    items = [featurizer.encode(s) for s in SENTENCES]
-    tags = [[model.labels.index("O")] * len(s) for s in SENTENCES]
-    batch = featurizer.collate(items, tags, windows=[0, 0, 0, 1])
-    with torch.no_grad():
-        states = model.encode(batch)
-        with_memory = model.crf.nll(model.emissions(batch, states), batch.tags, batch.mask)
-        without = model.crf.nll(model.alone_emissions(states), batch.tags, batch.mask)
-        assert model.loss(batch, states).item() == pytest.approx((with_memory + without).item() / 2)
-    plain, _ = _model()
-    assert plain.emit_alone is None
+def test_an_added_alone_head_starts_as_the_model_tags_a_sentence_alone() -> None:
+    from ner.alone_head import add_alone_head
+
+    model, featurizer = _model(attention=8)
+    nn.init.normal_(model.memory.query.weight)  # type: ignore[union-attr]
+    assert model.emit_alone is None
     with pytest.raises(ValueError, match="alone_head"):
-        plain.alone_emissions(states)
+        model.alone_emissions(torch.zeros(1, 1, 64))
+    add_alone_head(model)
+    assert model.config.alone_head and model.emit_alone is not None
+    batch = featurizer.collate([featurizer.encode(SENTENCES[0])])  # no word twice: each reads its own state
+    with torch.no_grad():
+        assert torch.allclose(model.alone_emissions(model.encode(batch)), model.emissions(batch), atol=1e-5)
     with pytest.raises(ValueError, match="alone_head needs features.doc_memory"):
         load_config("en", overrides=["features.doc_memory=0", "model.alone_head=true"])
+    plain, _ = _model(window=0)
+    with pytest.raises(ValueError, match="document memory"):
+        add_alone_head(plain)
 
 
-def test_an_alone_head_trains_round_trips_and_tags_a_lone_text_with_it(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def memory_run(tmp_path_factory):
+    """A tiny trained model with a document memory and no alone head."""
+    overrides = [*TINY, "features.doc_memory=8", "train.epochs=3"]
+    out = tmp_path_factory.mktemp("memory-run") / "run"
+    return train(load_config("en", overrides=overrides), EN_TRAIN, out, dev_path=EN_TRAIN, progress=False)
+
+
+def test_fitting_the_alone_head_trains_it_alone_and_keeps_its_best_lone_dev_f1(memory_run) -> None:
+    from ner.alone_head import fit_alone_head
+    from ner.evaluate import as_texts, evaluate_sentences
+
+    model, featurizer, _ = checkpoint.load(memory_run.checkpoint)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sentences = read_conll(EN_TRAIN).sentences
+    labels = {label: i for i, label in enumerate(model.labels)}
+    examples = [(featurizer.encode(s.tokens), [labels[t] for t in s.tags]) for s in sentences]
+    fit = fit_alone_head(model, featurizer, examples, sentences, epochs=3, lr=0.05, batch_size=4, seed=1)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before), "everything the model had stays as trained"
+    assert [e["epoch"] for e in fit.epochs] == [0, 1, 2, 3]
+    assert fit.dev_f1_alone == max(e["dev_f1_alone"] for e in fit.epochs) == fit.epochs[fit.best_epoch]["dev_f1_alone"]
+    assert evaluate_sentences(model, featurizer, as_texts(sentences, 1))["f1"] == fit.dev_f1_alone, "the kept weights"
+    assert all(p.requires_grad for p in model.parameters()) and not model.training
+
+
+def test_ner_train_fits_the_alone_head_after_training(tmp_path) -> None:
     overrides = [*TINY, "features.doc_memory=4", "model.alone_head=true", "train.epochs=2"]
+    overrides += ["train.alone_head_epochs=2"]
     result = train(
         load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
     )
     model, featurizer, saved = checkpoint.load(result.checkpoint)
     assert saved["model"]["alone_head"] is True and model.emit_alone is not None
-    torch.manual_seed(0)
-    fresh = BiLstmCrf.for_featurizer(featurizer, model.config, model.labels)
-    assert not torch.allclose(fresh.emit_alone.weight, model.emit_alone.weight), "training moved the head"  # type: ignore[union-attr]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    best = max(records, key=lambda r: r["dev_f1"])
+    assert saved["metrics"]["dev_before_alone_head"]["f1"] == best["dev_f1"], "training itself read the memory"
+    assert saved["metrics"]["dev"] == result.dev and len(saved["metrics"]["alone_head"]["epochs"]) == 3
     texts = ["Angela Merkel visited Paris. Merkel left.", "Merkel left."]
     assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
+
+
+def test_fit_alone_head_script_writes_a_new_checkpoint(memory_run, tmp_path, capsys) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "scripts" / "fit_alone_head.py"
+    spec = importlib.util.spec_from_file_location("fit_alone_head", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["--model", str(memory_run.checkpoint), "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN)]
+    out = tmp_path / "with-head"
+    assert script.main([*args, "--out", str(out), "--epochs", "1", "--alone-head-sentences", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    model, _, saved = checkpoint.load(out)
+    assert model.emit_alone is not None and saved["model"]["alone_head_sentences"] == 2
+    assert (
+        saved["metrics"]["dev"]["f1"] == summary["dev_f1"]
+        and saved["command"] == json.loads((memory_run.checkpoint / "config.json").read_text())["command"]
+    ), "the original training record is kept"
+    with pytest.raises(SystemExit):
+        script.main([*args, "--out", str(out)])  # an existing directory is never replaced
 
 
 def test_as_texts_cuts_each_document_into_runs_of_n_sentences() -> None:

@@ -1,0 +1,73 @@
+"""Give a trained document-memory model tag scores without its memory, for texts of few sentences.
+
+    python scripts/fit_alone_head.py --model en --train ../shared/data/conll2003/train.txt \
+        --dev ../shared/data/conll2003/dev.txt --out runs/en-alone-head --alone-head-sentences 2
+
+What ``ner train`` does after training when ``model.alone_head = true`` (``ner/alone_head.py``), for a
+checkpoint trained without it: everything the model had stays frozen, so tagging within documents is
+unchanged except in memory windows of at most ``--alone-head-sentences`` sentences, which read the new
+scores. Writes a new checkpoint to ``--out`` (its config keeps the original's training record, with the
+fit and both dev scores added under ``metrics``) and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ner import checkpoint
+from ner.alone_head import fit_alone_head
+from ner.conll import read_conll
+from ner.evaluate import evaluate_sentences
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="shipped name or checkpoint directory")
+    parser.add_argument("--train", required=True, type=Path, help="the model's training file")
+    parser.add_argument("--dev", required=True, type=Path, help="dev file (selects the epoch)")
+    parser.add_argument("--out", required=True, type=Path, help="new checkpoint directory (must not exist)")
+    parser.add_argument("--alone-head-sentences", type=int, default=1, help="windows tagged without the memory")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=0.003)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.out.exists():
+        parser.error(f"{args.out} exists: choose a new directory")
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    model, featurizer, saved = checkpoint.load(args.model)
+    if model.memory is None:
+        parser.error(f"{args.model} has no document memory: every sentence is tagged alone already")
+    train = read_conll(args.train).sentences
+    dev = read_conll(args.dev).sentences
+    label_ids = {label: i for i, label in enumerate(model.labels)}
+    examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train]
+    before = evaluate_sentences(model, featurizer, dev)
+    fit = fit_alone_head(model, featurizer, examples, dev, args.epochs, args.lr, args.batch_size, args.seed)
+    model.config = dataclasses.replace(model.config, alone_head_sentences=args.alone_head_sentences)
+    dev_scores = evaluate_sentences(model, featurizer, dev)
+    metrics = {**saved.get("metrics", {}), "dev": dev_scores, "dev_before_alone_head": before}
+    metrics["alone_head"] = {**fit.to_dict(), "train": str(args.train), "dev": str(args.dev), "lr": args.lr}
+    checkpoint.save(model, featurizer, args.out, {**saved, "metrics": metrics})  # the model's own keys win
+    summary = {
+        "out": str(args.out),
+        "best_epoch": fit.best_epoch,
+        "dev_f1_alone_as_added": fit.epochs[0]["dev_f1_alone"],
+        "dev_f1_alone": fit.dev_f1_alone,
+        "dev_f1_before": before["f1"],
+        "dev_f1": dev_scores["f1"],
+        "seconds": round(fit.seconds, 1),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
