@@ -83,6 +83,8 @@ def fit_alone_head(
     model.eval()  # the states as tagging computes them: no dropout, no word dropout
     lone_dev = as_texts(dev, 1)
     rng = random.Random(seed)
+    dropout = torch.Generator().manual_seed(seed)  # the masks of this fit alone, whatever ran before it
+    keep = 1.0 - model.config.dropout
     order = sorted(range(len(examples)), key=lambda i: len(examples[i][1]))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
@@ -99,7 +101,8 @@ def fit_alone_head(
             assert batch.tags is not None
             with torch.no_grad():
                 states = model.encode(batch)
-            scores = head(nn.functional.dropout(states, model.config.dropout, training=True))
+            mask = torch.empty_like(states).bernoulli_(keep, generator=dropout) / keep  # dropout, as in training
+            scores = head(states * mask)
             loss = model.crf.nll(scores, batch.tags, batch.mask)
             optimizer.zero_grad()
             loss.backward()

@@ -22,6 +22,7 @@ import torch
 
 from ner import checkpoint
 from ner.alone_head import fit_alone_head
+from ner.config import TrainConfig
 from ner.conll import read_conll
 from ner.evaluate import evaluate_sentences
 
@@ -33,16 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", required=True, type=Path, help="dev file (selects the epoch)")
     parser.add_argument("--out", required=True, type=Path, help="new checkpoint directory (must not exist)")
     parser.add_argument("--alone-head-sentences", type=int, default=1, help="windows tagged without the memory")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=0.003)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epochs", type=int, help="default: the run's train.alone_head_epochs")
+    parser.add_argument("--lr", type=float, help="default: the run's train.alone_head_lr")
+    parser.add_argument("--batch-size", type=int, help="default: the run's train.batch_size")
+    parser.add_argument("--seed", type=int, help="default: the run's train.seed")
     args = parser.parse_args(argv)
     if args.out.exists():
         parser.error(f"{args.out} exists: choose a new directory")
     torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
     model, featurizer, saved = checkpoint.load(args.model)
+    # what ner train would fit with: the run's own settings, the defaults where the run predates them
+    run = {**TrainConfig().__dict__, **saved.get("train", {})}
+    epochs = run["alone_head_epochs"] if args.epochs is None else args.epochs
+    lr = run["alone_head_lr"] if args.lr is None else args.lr
+    batch_size = run["batch_size"] if args.batch_size is None else args.batch_size
+    seed = run["seed"] if args.seed is None else args.seed
     if model.memory is None:
         parser.error(f"{args.model} has no document memory: every sentence is tagged alone already")
     train = read_conll(args.train).sentences
@@ -50,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     label_ids = {label: i for i, label in enumerate(model.labels)}
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train]
     before = evaluate_sentences(model, featurizer, dev)
-    fit = fit_alone_head(model, featurizer, examples, dev, args.epochs, args.lr, args.batch_size, args.seed)
+    fit = fit_alone_head(model, featurizer, examples, dev, epochs, lr, batch_size, seed)
     model.config = dataclasses.replace(model.config, alone_head_sentences=args.alone_head_sentences)
     dev_scores = evaluate_sentences(model, featurizer, dev)
     metrics = {**saved.get("metrics", {}), "dev": dev_scores, "dev_before_alone_head": before}
-    metrics["alone_head"] = {**fit.to_dict(), "train": str(args.train), "dev": str(args.dev), "lr": args.lr}
+    metrics["alone_head"] = {**fit.to_dict(), "train": str(args.train), "dev": str(args.dev), "lr": lr}
+    metrics["alone_head"] |= {"batch_size": batch_size, "seed": seed}
     checkpoint.save(model, featurizer, args.out, {**saved, "metrics": metrics})  # the model's own keys win
     summary = {
         "out": str(args.out),

@@ -482,3 +482,22 @@ def test_a_chinese_memory_over_segments_trains_and_round_trips(tmp_path) -> None
     assert saved["features"]["doc_memory_key"] == "segment" and featurizer._segment_keys
     texts = ["新华社北京电，致公党中央今天开会。致公党主席讲话。"]
     assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
+
+
+def test_the_script_fits_what_ner_train_fits(memory_run, tmp_path, capsys) -> None:
+    """A run with model.alone_head trains as one without it, then fits the head as the script does."""
+    import importlib.util
+    from pathlib import Path
+
+    overrides = [*TINY, "features.doc_memory=8", "train.epochs=3", "model.alone_head=true", "train.alone_head_epochs=2"]
+    with_head = train(load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN)
+    path = Path(__file__).parent.parent / "scripts" / "fit_alone_head.py"
+    spec = importlib.util.spec_from_file_location("fit_alone_head", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["--model", str(memory_run.checkpoint), "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN), "--epochs", "2"]
+    assert script.main([*args, "--out", str(tmp_path / "fitted")]) == 0
+    trained, fitted = checkpoint.load(with_head.checkpoint)[0], checkpoint.load(tmp_path / "fitted")[0]
+    for name, weight in trained.state_dict().items():
+        assert torch.equal(weight, fitted.state_dict()[name]), name
