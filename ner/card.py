@@ -177,7 +177,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
             )
             + (
                 f"; {_texts_of(model.get('alone_head_sentences', 1))} tagged by a second set of tag scores that"
-                " reads no memory, trained beside the first"
+                " reads no memory, fitted after training with the rest of the model frozen"
                 if model.get("alone_head")
                 else ""
             )
@@ -200,6 +200,14 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         )
     if model.get("embedding_storage") == "float16":
         lines.append("- the embedding tables are stored in float16 in the checkpoint and read back as float32")
+    fit = metrics.get("alone_head")
+    if isinstance(fit, dict) and fit.get("epochs"):
+        lines += [
+            "",
+            f"Dev F1 with every sentence tagged as a text of its own, as one-sentence requests are: "
+            f"{fit['dev_f1_alone']:.4f}, through the tag scores without the memory (epoch {fit['best_epoch']} of "
+            "their fit).",
+        ]
     if "train_seconds" in metrics:
         lines += ["", f"Training time to this checkpoint: {metrics['train_seconds']:.0f} s of training epochs."]
     if config.get("command"):

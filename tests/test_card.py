@@ -69,7 +69,7 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     )
     assert "second set of tag scores" not in model_card(alone, "tiny")
     head = {**with_memory, "model": {**plain, "alone_head": True}}
-    assert "a text of one sentence is tagged by a second set of tag scores that reads no memory" in (
+    assert "a text of one sentence is tagged by a second set of tag scores that reads no memory, fitted after" in (
         model_card(head, "tiny")
     )
     assert "jieba segments" not in model_card(with_memory, "tiny")
@@ -98,3 +98,12 @@ def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(ti
     assert "the mean of the weights at the ends of the last 5 epochs" in model_card(averaged, "tiny")
     half = {**config, "model": {**config["model"], "embedding_storage": "float16"}}
     assert "embedding tables are stored in float16" in model_card(half, "tiny")
+
+
+def test_card_gives_the_lone_sentence_dev_f1_of_a_fitted_alone_head(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert "as one-sentence requests are" not in model_card(config, "tiny")
+    fit = {"best_epoch": 5, "dev_f1_alone": 0.9431, "epochs": [{"epoch": 0, "dev_f1_alone": 0.9363}]}
+    fitted = {**config, "metrics": {**config["metrics"], "alone_head": fit}}
+    card = model_card(fitted, "tiny")
+    assert "as one-sentence requests are: 0.9431, through the tag scores without the memory (epoch 5 of their" in card
