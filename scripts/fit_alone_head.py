@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if model.memory is None:
         parser.error(f"{args.model} has no document memory: every sentence is tagged alone already")
     train = read_conll(args.train).sentences
+    if run.get("max_train_sentences"):  # the run trained on the first N sentences: so does its fit
+        train = train[: run["max_train_sentences"]]
     dev = read_conll(args.dev).sentences
     label_ids = {label: i for i, label in enumerate(model.labels)}
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train]
