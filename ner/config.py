@@ -98,14 +98,16 @@ class ModelConfig:
     # window, drawn afresh for each sentence and epoch: a served text of one sentence has no other mentions to
     # read, and a model that always trained with its document's tags lone sentences worse (docs/ACCURACY.md)
     doc_memory_alone: float = 0.0
-    # a second set of tag scores that reads the BiLSTM states without the memory, fitted after training with
-    # everything else frozen (train.alone_head_epochs), which tags the memory windows of one sentence
-    # (model.alone_head_sentences): a served text of one sentence has no other mentions to read, and tagging
-    # within documents is left as trained (ner/alone_head.py, docs/ACCURACY.md)
+    # with a document memory, a second set of tag scores that reads the BiLSTM states without the memory,
+    # fitted after training with everything else frozen (train.alone_head_epochs), which tags the memory windows
+    # of few sentences (model.alone_head_sentences): a served text of one sentence has no other mentions to
+    # read, and tagging within documents is left as trained (ner/alone_head.py, docs/ACCURACY.md); without a
+    # memory, nothing
     alone_head: bool = False
     # with model.alone_head, the memory windows of at most this many sentences are tagged by it (a setting of
-    # tagging alone: it changes no weight, so it may be changed in a trained model's config.json)
-    alone_head_sentences: int = 1
+    # tagging alone: it changes no weight, so it may be changed in a trained model's config.json); 2 scored best
+    # on CoNLL texts of one, two and three sentences (docs/ACCURACY.md)
+    alone_head_sentences: int = 2
     emit_hidden: int = 0  # a tanh layer of this size between the BiLSTM (and memory) and the tag scores; 0: none
     # how the checkpoint stores the trained embedding tables (words or characters, bigrams, lexicon words):
     # float16 halves the largest part of a model with a large vocabulary; they load back as float32
@@ -191,8 +193,6 @@ class Config:
     def __post_init__(self) -> None:
         if self.train.freeze_pretrained and self.features.pretrained == "none":
             raise ValueError("train.freeze_pretrained needs features.pretrained: there are no pretrained vectors")
-        if self.model.alone_head and not self.features.doc_memory:
-            raise ValueError("model.alone_head needs features.doc_memory: without a memory every sentence is alone")
         if self.model.pretrained_swap and self.features.pretrained == "none":
             raise ValueError("model.pretrained_swap needs features.pretrained: there are no pretrained vectors")
         if self.train.lm_weight:
@@ -233,9 +233,10 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "en": {
         "features": {"doc_memory": 32, "doc_memory_attention": 64},
         # a served request of one sentence has no other mentions: training 30% of the sentences with a memory of
-        # their own sentence alone is +1.22 on lone sentences and -0.15 within documents on 5,000 CoNLL sentences
-        # (three seeds; docs/ACCURACY.md)
-        "model": {"doc_memory_alone": 0.3},
+        # their own sentence alone is +1.22 on lone sentences and -0.15 within documents on 5,000 CoNLL sentences,
+        # and tag scores without the memory for texts of one or two sentences, fitted after training, +0.19 more
+        # on them and nothing within documents (three seeds; docs/ACCURACY.md)
+        "model": {"doc_memory_alone": 0.3, "alone_head": True},
     },
     "zh": {
         "features": {

@@ -444,7 +444,7 @@ def train(
             world.broadcast_flag(True)
             break
         world.broadcast_flag(False)
-    if config.model.alone_head and world.is_main and best_dev:
+    if config.model.alone_head and config.features.doc_memory and world.is_main and best_dev:
         best_dev = _fit_alone_head(out, examples, dev_sents, extra_base, config)
     total = time.perf_counter() - started
     monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl

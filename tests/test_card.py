@@ -46,8 +46,9 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert config["features"]["doc_memory_attention"] == 64, "the English default"
     without = {**config, "features": {**config["features"], "doc_memory": 0, "doc_memory_attention": 0}}
     assert "document memory" not in model_card(without, "tiny")
-    assert config["model"]["doc_memory_alone"] == 0.3, "the English default"
-    plain = {**config["model"], "doc_memory_alone": 0.0}
+    assert config["model"]["doc_memory_alone"] == 0.3 and config["model"]["alone_head"], "the English defaults"
+    assert "a second set of tag scores that reads no memory" in model_card(config, "tiny")
+    plain = {**config["model"], "doc_memory_alone": 0.0, "alone_head": False}
     with_memory = {
         **config,
         "features": {**config["features"], "doc_memory": 32, "doc_memory_attention": 0},
@@ -68,7 +69,7 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
         model_card(alone, "tiny")
     )
     assert "second set of tag scores" not in model_card(alone, "tiny")
-    head = {**with_memory, "model": {**plain, "alone_head": True}}
+    head = {**with_memory, "model": {**plain, "alone_head": True, "alone_head_sentences": 1}}
     assert "a text of one sentence is tagged by a second set of tag scores that reads no memory, fitted after" in (
         model_card(head, "tiny")
     )
@@ -102,7 +103,9 @@ def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(ti
 
 def test_card_gives_the_lone_sentence_dev_f1_of_a_fitted_alone_head(tiny_en: TrainResult) -> None:
     config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
-    assert "as one-sentence requests are" not in model_card(config, "tiny")
+    assert config["metrics"]["alone_head"]["epochs"], "the English defaults fit one"
+    unfitted = {**config, "metrics": {k: v for k, v in config["metrics"].items() if k != "alone_head"}}
+    assert "as one-sentence requests are" not in model_card(unfitted, "tiny")
     fit = {"best_epoch": 5, "dev_f1_alone": 0.9431, "epochs": [{"epoch": 0, "dev_f1_alone": 0.9363}]}
     fitted = {**config, "metrics": {**config["metrics"], "alone_head": fit}}
     card = model_card(fitted, "tiny")

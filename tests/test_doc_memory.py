@@ -341,9 +341,8 @@ def test_an_added_alone_head_starts_as_the_model_tags_a_sentence_alone() -> None
     batch = featurizer.collate([featurizer.encode(SENTENCES[0])])  # no word twice: each reads its own state
     with torch.no_grad():
         assert torch.allclose(model.alone_emissions(model.encode(batch)), model.emissions(batch), atol=1e-5)
-    with pytest.raises(ValueError, match="alone_head needs features.doc_memory"):
-        load_config("en", overrides=["features.doc_memory=0", "model.alone_head=true"])
-    plain, _ = _model(window=0)
+    plain, _ = _model(window=0, alone_head=True)  # without a memory, alone_head does nothing
+    assert plain.emit_alone is None
     with pytest.raises(ValueError, match="document memory"):
         add_alone_head(plain)
 
@@ -351,7 +350,7 @@ def test_an_added_alone_head_starts_as_the_model_tags_a_sentence_alone() -> None
 @pytest.fixture(scope="module")
 def memory_run(tmp_path_factory):
     """A tiny trained model with a document memory and no alone head."""
-    overrides = [*TINY, "features.doc_memory=8", "train.epochs=3"]
+    overrides = [*TINY, "features.doc_memory=8", "train.epochs=3", "model.alone_head=false"]
     out = tmp_path_factory.mktemp("memory-run") / "run"
     return train(load_config("en", overrides=overrides), EN_TRAIN, out, dev_path=EN_TRAIN, progress=False)
 
@@ -388,6 +387,15 @@ def test_ner_train_fits_the_alone_head_after_training(tmp_path) -> None:
     assert saved["metrics"]["dev"] == result.dev and len(saved["metrics"]["alone_head"]["epochs"]) == 3
     texts = ["Angela Merkel visited Paris. Merkel left.", "Merkel left."]
     assert_entity_offsets(texts, Tagger(model, featurizer, saved).predict(texts))
+    plain = train(
+        load_config("en", overrides=[*overrides, "features.doc_memory=0"]),
+        EN_TRAIN,
+        tmp_path / "plain",
+        dev_path=EN_TRAIN,
+        progress=False,
+    )
+    model, _, saved = checkpoint.load(plain.checkpoint)
+    assert model.emit_alone is None and "alone_head" not in saved["metrics"], "no memory: nothing to fit"
 
 
 def test_fit_alone_head_script_writes_a_new_checkpoint(memory_run, tmp_path, capsys) -> None:
@@ -442,12 +450,13 @@ def test_texts_sweep_scores_each_text_size_and_alone_head_setting(tmp_path, caps
     sweep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sweep)
     args = ["--data", str(EN_TRAIN), "--model", str(result.checkpoint), "--texts", "0", "1", "2"]
-    assert sweep.main([*args, "--alone-head-sentences", "0", "1", "1000"]) == 0
+    assert sweep.main([*args, "--alone-head-sentences", "0", "1", "2", "1000"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     f1 = {r["alone_head_sentences"]: {int(n): v for n, v in r["f1"].items()} for r in rows}
     model, featurizer, _ = checkpoint.load(result.checkpoint)
     sentences = read_conll(EN_TRAIN).sentences
-    assert f1[1][0] == evaluate_sentences(model, featurizer, sentences)["f1"], "the model's own setting"
+    assert model.config.alone_head_sentences == 2, "the default"
+    assert f1[2][0] == evaluate_sentences(model, featurizer, sentences)["f1"], "the model's own setting"
     assert f1[1][1] == f1[1000][1] == f1[1000][0] == f1[1000][2], "every text tagged without the memory"
     model.config = dataclasses.replace(model.config, alone_head_sentences=0)
     assert f1[0][2] == evaluate_sentences(model, featurizer, as_texts(sentences, 2))["f1"]
