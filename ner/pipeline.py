@@ -99,6 +99,13 @@ def _scored_batches(
         return
     kept = sorted(i for idx, _, _ in batches for i in idx)
     windows = memory_windows([i if docs is None else docs[i] for i in kept], featurizer.config.doc_memory)
+    # model.alone_head: a window of few sentences (model.alone_head_sentences) is tagged without the memory
+    few = model.config.alone_head_sentences if model.emit_alone is not None else 0
+    lone = {kept[j] for window in windows if len(window) <= few for j in window}
+    if len(lone) == len(kept):  # texts of few sentences only (the usual request): no memory to read at all
+        for idx, _, batch in batches:
+            yield idx, batch, model.alone_emissions(model.encode(batch))
+        return
     window_of = {kept[j]: w for w, window in enumerate(windows) for j in window}
     groups: dict[tuple[int, str], int] = {}  # (window, word key) -> group id, from 1
     token_groups = [
@@ -109,9 +116,6 @@ def _scored_batches(
     ]
     assert model.memory is not None
     states = [model.encode(batch) for _, _, batch in batches]  # (B, T, H) each
-    # model.alone_head: a window of few sentences (model.alone_head_sentences) is tagged without the memory
-    few = model.config.alone_head_sentences if model.emit_alone is not None else 0
-    lone = {kept[j] for window in windows if len(window) <= few for j in window}
     masks = [batch.mask for _, _, batch in batches]
     flat_groups = torch.tensor(token_groups).unsqueeze(0)  # (1, tokens)
     flat_attention = None
