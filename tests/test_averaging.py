@@ -78,7 +78,9 @@ def _script(name: str):
 def kept_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainResult, list[dict]]:
     """A tiny run that evaluates the mean of its last 2 epochs and keeps each epoch's weights."""
     out = tmp_path_factory.mktemp("kept") / "run"
+    # no alone head: it is fitted onto the saved average afterwards, and is in no kept epoch
     overrides = [*TINY, "train.epochs=3", "train.patience=5", "train.average_epochs=2", "train.keep_epochs=true"]
+    overrides += ["model.alone_head=false"]
     result = train(load_config("en", overrides=overrides), EN_TRAIN, out, dev_path=EN_TRAIN, progress=False)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return out, result, records
