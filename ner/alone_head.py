@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ner.config import TrainConfig
 from ner.evaluate import as_texts, evaluate_sentences
 from ner.features import Encoded, Featurizer
 from ner.model import BiLstmCrf
@@ -77,6 +78,8 @@ def fit_alone_head(
         add_alone_head(model)
     assert model.emit_alone is not None
     head = model.emit_alone
+    setting = model.config.alone_head_sentences  # lone sentences read the new scores while fitting, whatever it is
+    model.config = dataclasses.replace(model.config, alone_head_sentences=max(1, setting))
     frozen = [p for p in model.parameters() if p.requires_grad]
     model.requires_grad_(False)
     head.requires_grad_(True)
@@ -117,5 +120,37 @@ def fit_alone_head(
     head.load_state_dict(best_state)
     for p in frozen:
         p.requires_grad_(True)
+    model.config = dataclasses.replace(model.config, alone_head_sentences=setting)
     fit.seconds = time.perf_counter() - started
     return fit
+
+
+def fit_and_score(
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    examples: Sequence[tuple[Encoded, list[int]]],
+    dev: Sequence[Sentence],
+    metrics: dict[str, Any],
+    train: TrainConfig,
+) -> dict[str, Any]:
+    """:func:`fit_alone_head` with a run's settings (``train.alone_head_epochs``, ``alone_head_lr``,
+    ``batch_size``, ``seed``), then the model scored on ``dev`` within its documents, whose windows of few
+    sentences now read the new scores: the checkpoint's ``metrics`` with the new dev scores, the ones before
+    (``dev_before_alone_head``) and the fit (``alone_head``)."""
+    fit = fit_alone_head(
+        model, featurizer, examples, dev, train.alone_head_epochs, train.alone_head_lr, train.batch_size, train.seed,
+        train.eval_batch_size,
+    )  # fmt: skip
+    scores = evaluate_sentences(model, featurizer, dev, train.eval_batch_size)
+    before = metrics.get("dev", {}).get("f1", float("nan"))
+    logger.info(
+        "tag scores without the memory: epoch %d of %d kept, dev F1 alone %.4f (%.4f as added), within documents "
+        "%.4f (%.4f before)",
+        fit.best_epoch,
+        train.alone_head_epochs,
+        fit.dev_f1_alone,
+        fit.epochs[0]["dev_f1_alone"],
+        scores["f1"],
+        before,
+    )
+    return {**metrics, "dev": scores, "dev_before_alone_head": metrics.get("dev"), "alone_head": fit.to_dict()}

@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from ner import checkpoint
-from ner.alone_head import fit_alone_head
+from ner.alone_head import fit_and_score
 from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
@@ -467,28 +467,11 @@ def _fit_alone_head(
 ) -> dict[str, Any]:
     """Fit the best checkpoint's tag scores without the memory (``model.alone_head``) and save it again with
     them; returns its dev scores within documents, which its windows of few sentences now read."""
-    t = config.train
     path = out / checkpoint.MODEL_DIR
     model, featurizer, saved = checkpoint.load(path)
-    fit = fit_alone_head(
-        model, featurizer, examples, dev_sents, t.alone_head_epochs, t.alone_head_lr, t.batch_size, t.seed,
-        t.eval_batch_size,
-    )  # fmt: skip
-    dev = evaluate_sentences(model, featurizer, dev_sents, t.eval_batch_size)
-    logger.info(
-        "tag scores without the memory: epoch %d of %d kept, dev F1 alone %.4f (%.4f as added), within documents "
-        "%.4f (%.4f before)",
-        fit.best_epoch,
-        t.alone_head_epochs,
-        fit.dev_f1_alone,
-        fit.epochs[0]["dev_f1_alone"],
-        dev["f1"],
-        saved["metrics"]["dev"]["f1"],
-    )
-    metrics = {**saved["metrics"], "dev": dev, "dev_before_alone_head": saved["metrics"]["dev"]}
-    metrics["alone_head"] = fit.to_dict()
+    metrics = fit_and_score(model, featurizer, examples, dev_sents, saved["metrics"], config.train)
     checkpoint.save(model, featurizer, path, {**extra_base, "metrics": metrics})
-    return dev
+    return metrics["dev"]
 
 
 def _version(package: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ner import checkpoint
-from ner.alone_head import fit_alone_head
+from ner.alone_head import fit_and_score
 from ner.config import TrainConfig
 from ner.conll import read_conll
 from ner.evaluate import evaluate_sentences
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", required=True, type=Path, help="the model's training file")
     parser.add_argument("--dev", required=True, type=Path, help="dev file (selects the epoch)")
     parser.add_argument("--out", required=True, type=Path, help="new checkpoint directory (must not exist)")
-    parser.add_argument("--alone-head-sentences", type=int, default=1, help="windows tagged without the memory")
+    parser.add_argument(
+        "--alone-head-sentences", type=int, help="windows tagged without the memory; default: the model's"
+    )
     parser.add_argument("--epochs", type=int, help="default: the run's train.alone_head_epochs")
     parser.add_argument("--lr", type=float, help="default: the run's train.alone_head_lr")
     parser.add_argument("--batch-size", type=int, help="default: the run's train.batch_size")
@@ -43,36 +45,35 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.out} exists: choose a new directory")
     torch.set_num_threads(1)
     model, featurizer, saved = checkpoint.load(args.model)
-    # what ner train would fit with: the run's own settings, the defaults where the run predates them
-    run = {**TrainConfig().__dict__, **saved.get("train", {})}
-    epochs = run["alone_head_epochs"] if args.epochs is None else args.epochs
-    lr = run["alone_head_lr"] if args.lr is None else args.lr
-    batch_size = run["batch_size"] if args.batch_size is None else args.batch_size
-    seed = run["seed"] if args.seed is None else args.seed
     if model.memory is None:
         parser.error(f"{args.model} has no document memory: every sentence is tagged alone already")
+    # what ner train would fit with: the run's own settings, the defaults where the run predates them
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    run = TrainConfig(**{k: v for k, v in saved.get("train", {}).items() if k in known})
+    given = {"alone_head_epochs": args.epochs, "alone_head_lr": args.lr, "batch_size": args.batch_size}
+    run = dataclasses.replace(run, **{k: v for k, v in {**given, "seed": args.seed}.items() if v is not None})
+    if args.alone_head_sentences is not None:
+        model.config = dataclasses.replace(model.config, alone_head_sentences=args.alone_head_sentences)
     train = read_conll(args.train).sentences
-    if run.get("max_train_sentences"):  # the run trained on the first N sentences: so does its fit
-        train = train[: run["max_train_sentences"]]
+    if run.max_train_sentences:  # the run trained on the first N sentences: so does its fit
+        train = train[: run.max_train_sentences]
     dev = read_conll(args.dev).sentences
     label_ids = {label: i for i, label in enumerate(model.labels)}
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train]
-    before = evaluate_sentences(model, featurizer, dev)
-    fit = fit_alone_head(model, featurizer, examples, dev, epochs, lr, batch_size, seed)
-    model.config = dataclasses.replace(model.config, alone_head_sentences=args.alone_head_sentences)
-    dev_scores = evaluate_sentences(model, featurizer, dev)
-    metrics = {**saved.get("metrics", {}), "dev": dev_scores, "dev_before_alone_head": before}
-    metrics["alone_head"] = {**fit.to_dict(), "train": str(args.train), "dev": str(args.dev), "lr": lr}
-    metrics["alone_head"] |= {"batch_size": batch_size, "seed": seed}
+    before = evaluate_sentences(model, featurizer, dev, run.eval_batch_size)  # this dev file, before the fit
+    metrics = fit_and_score(model, featurizer, examples, dev, {**saved.get("metrics", {}), "dev": before}, run)
+    fit = metrics["alone_head"]
+    fit |= {"train": str(args.train), "dev": str(args.dev), "lr": run.alone_head_lr, "batch_size": run.batch_size}
+    fit["seed"] = run.seed
     checkpoint.save(model, featurizer, args.out, {**saved, "metrics": metrics})  # the model's own keys win
     summary = {
         "out": str(args.out),
-        "best_epoch": fit.best_epoch,
-        "dev_f1_alone_as_added": fit.epochs[0]["dev_f1_alone"],
-        "dev_f1_alone": fit.dev_f1_alone,
+        "best_epoch": fit["best_epoch"],
+        "dev_f1_alone_as_added": fit["epochs"][0]["dev_f1_alone"],
+        "dev_f1_alone": fit["dev_f1_alone"],
         "dev_f1_before": before["f1"],
-        "dev_f1": dev_scores["f1"],
-        "seconds": round(fit.seconds, 1),
+        "dev_f1": metrics["dev"]["f1"],
+        "seconds": round(fit["seconds"], 1),
     }
     print(json.dumps(summary))
     return 0
