@@ -436,8 +436,8 @@ class BiLstmCrf(nn.Module):
 
     def alone_emissions(self, states: torch.Tensor) -> torch.Tensor:
         """With ``model.alone_head``: the tag scores of the BiLSTM ``states`` (B, T, H) without any memory,
-        (B, T, K), with which a memory window of few sentences (``model.alone_head_sentences``; a served text of
-        one sentence, by default) is tagged."""
+        (B, T, K), with which a memory window of few sentences (``model.alone_head_sentences``; by default a
+        served text of one or two sentences) is tagged."""
         if self.emit_alone is None:
             raise ValueError("this model has no tag scores without its memory (model.alone_head)")
         return self.emit_alone(self.dropout(states))
