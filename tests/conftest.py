@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,6 +16,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EN_TRAIN = FIXTURES / "en_train.txt"
 ZH_TRAIN = FIXTURES / "zh_train.txt"
 DRUGS_TRAIN = FIXTURES / "en_drugs.txt"  # a label set no shipped model has: DRUG
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of ``scripts/`` loaded as a module, for tests that call its ``main``."""
+    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
 
 TINY = [
     "features.pretrained=none",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ner.averaging import EpochAverage, average_checkpoints
 from ner.config import load_config
 from ner.train import TrainResult, train
 
-from .conftest import EN_TRAIN, TINY
+from .conftest import EN_TRAIN, TINY, load_script
 
 
 class _Net(torch.nn.Module):
@@ -65,15 +64,6 @@ def test_bad_averages_are_refused(overrides: list[str], match: str) -> None:
         load_config("en", overrides=overrides)
 
 
-def _script(name: str):
-    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 @pytest.fixture(scope="module")
 def kept_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainResult, list[dict]]:
     """A tiny run that evaluates the mean of its last 2 epochs and keeps each epoch's weights."""
@@ -109,7 +99,7 @@ def test_kept_epochs_average_to_what_training_saved(kept_run, tmp_path) -> None:
     last, _, _ = checkpoint.load(kept[-1])
     assert not torch.equal(first.state_dict()["crf.transitions"], last.state_dict()["crf.transitions"])
 
-    assert _script("average_checkpoints").main([str(p) for p in window] + ["--out", str(tmp_path / "avg")]) == 0
+    assert load_script("average_checkpoints").main([str(p) for p in window] + ["--out", str(tmp_path / "avg")]) == 0
     written, _, config = checkpoint.load(tmp_path / "avg")
     assert config["averaged_from"] == [str(p) for p in window]
     pairs = zip(written.state_dict().values(), model.state_dict().values(), strict=True)
@@ -118,7 +108,7 @@ def test_kept_epochs_average_to_what_training_saved(kept_run, tmp_path) -> None:
 
 def test_sweep_scores_each_window_as_training_did(kept_run, capsys) -> None:
     out, result, records = kept_run
-    sweep = _script("average_sweep")
+    sweep = load_script("average_sweep")
     assert sweep.main([str(out), "--windows", "1", "2", "--held-out", str(EN_TRAIN)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     by_window = {w: {r["epoch"]: r["dev_f1"] for r in lines if r["window"] == w and "epoch" in r} for w in (1, 2)}
@@ -131,7 +121,7 @@ def test_sweep_scores_each_window_as_training_did(kept_run, capsys) -> None:
 
 def test_sweep_scores_every_epoch_on_held_out_files_when_asked(kept_run, capsys) -> None:
     out, _, records = kept_run
-    sweep = _script("average_sweep")
+    sweep = load_script("average_sweep")
     assert (
         sweep.main([str(out), "--windows", "2", "--from-epoch", "2", "--held-out", str(EN_TRAIN), "--held-out-every"])
         == 0

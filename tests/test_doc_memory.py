@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import random
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,19 +19,9 @@ from ner.pipeline import Tagger, _scored_batches, tag_sentences
 from ner.tags import bioes_labels
 from ner.train import _memory_owners, _window_batches, train
 
-from .conftest import EN_TRAIN, TINY, assert_entity_offsets
+from .conftest import EN_TRAIN, TINY, assert_entity_offsets, load_script
 
 SENTENCES = [["Paris", "is", "big", "."], ["Hilton", "left", "paris", "."], ["Paris", "Hilton"], ["Rome"]]
-
-
-def _script(name: str):
-    """A script of ``scripts/`` loaded as a module, to call its ``main``."""
-    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
 
 
 def _model(
@@ -296,7 +284,7 @@ def test_an_attending_memory_trains_and_round_trips(tmp_path) -> None:
 def test_repeated_mentions_counts_misses_found_elsewhere_in_their_document(monkeypatch, tmp_path) -> None:
     from ner.types import Sentence
 
-    script = _script("repeated_mentions")
+    script = load_script("repeated_mentions")
     gold = [
         Sentence(("Paris", "is", "big"), ("S-LOC", "O", "O"), doc_id=1),
         Sentence(("Paris", "again"), ("S-LOC", "O"), doc_id=1),  # missed, found in sentence 1
@@ -404,7 +392,7 @@ def test_ner_train_fits_the_alone_head_after_training(tmp_path) -> None:
 
 
 def test_fit_alone_head_script_writes_a_new_checkpoint(memory_run, tmp_path, capsys) -> None:
-    script = _script("fit_alone_head")
+    script = load_script("fit_alone_head")
     args = ["--model", str(memory_run.checkpoint), "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN)]
     out = tmp_path / "with-head"
     assert script.main([*args, "--out", str(out), "--epochs", "1", "--alone-head-sentences", "2"]) == 0
@@ -439,7 +427,7 @@ def test_texts_sweep_scores_each_text_size_and_alone_head_setting(tmp_path, caps
     result = train(
         load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN, progress=False
     )
-    sweep = _script("texts_sweep")
+    sweep = load_script("texts_sweep")
     args = ["--data", str(EN_TRAIN), "--model", str(result.checkpoint), "--texts", "0", "1", "2"]
     assert sweep.main([*args, "--alone-head-sentences", "0", "1", "2", "1000"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -488,7 +476,7 @@ def test_the_script_fits_what_ner_train_fits(memory_run, tmp_path, capsys) -> No
     """A run with model.alone_head trains as one without it, then fits the head as the script does."""
     overrides = [*TINY, "features.doc_memory=8", "train.epochs=3", "model.alone_head=true", "train.alone_head_epochs=2"]
     with_head = train(load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "run", dev_path=EN_TRAIN)
-    script = _script("fit_alone_head")
+    script = load_script("fit_alone_head")
     args = ["--model", str(memory_run.checkpoint), "--train", str(EN_TRAIN), "--dev", str(EN_TRAIN), "--epochs", "2"]
     assert script.main([*args, "--out", str(tmp_path / "fitted")]) == 0
     trained, fitted = checkpoint.load(with_head.checkpoint)[0], checkpoint.load(tmp_path / "fitted")[0]
