@@ -157,6 +157,10 @@ class TrainConfig:
     # features show each character its successor)
     lm_weight: float = 0.1
     lm_vocab: int = 5000  # the most frequent training words the language model predicts; the rest are one class
+    # knowledge distillation (ner/distill.py): comma-separated checkpoints or shipped names, trained on the same
+    # labels, whose mean tag-path distribution the model learns besides the gold tags, with this weight; "" is off
+    teachers: str = ""
+    teacher_weight: float = 0.5
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
@@ -182,6 +186,13 @@ class TrainConfig:
             raise ValueError("train.dev_block must be at least 1")
         if self.lm_weight < 0 or self.lm_vocab < 2:
             raise ValueError("train.lm_weight must be at least 0 and train.lm_vocab at least 2")
+        if not 0.0 <= self.teacher_weight <= 1.0:
+            raise ValueError("train.teacher_weight must be in [0, 1]")
+
+    @property
+    def teacher_list(self) -> list[str]:
+        """``teachers`` as a list of checkpoints (empty: no distillation)."""
+        return [name.strip() for name in self.teachers.split(",") if name.strip()]
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ class Batch:
     # in the batch (0 for padding); tokens of one group share a memory
     word_groups: torch.Tensor | None = None
     tags: torch.Tensor | None = None  # (B, T) long
+    # train.teachers (ner/distill.py): the teachers' mean P(y_t = k), (B, T, K), and P(y_t-1 = i, y_t = j),
+    # (B, T, K, K); zeros at padding
+    soft_unary: torch.Tensor | None = None
+    soft_pairwise: torch.Tensor | None = None
 
     @property
     def lengths(self) -> torch.Tensor:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ner.distill import soft_nll
 from ner.features import Batch
 from ner.model import BiLstmCrf
 
@@ -74,28 +75,42 @@ class NeighbourWordLM(nn.Module):
 
 
 class TrainingObjective(nn.Module):
-    """The tagger with what training adds to it: ``loss(batch)`` is the CRF loss, plus ``lm_weight``
-    times the :class:`NeighbourWordLM` loss when there is one."""
+    """The tagger with what training adds to it: ``loss(batch)`` is the CRF loss, plus ``lm_weight`` times
+    the :class:`NeighbourWordLM` loss when there is one. With soft targets in the batch (``train.teachers``),
+    the CRF loss is ``1 - teacher_weight`` times that of the gold tags plus ``teacher_weight`` times the
+    cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`)."""
 
-    def __init__(self, tagger: BiLstmCrf, lm: NeighbourWordLM | None = None, lm_weight: float = 0.0) -> None:
+    def __init__(
+        self, tagger: BiLstmCrf, lm: NeighbourWordLM | None = None, lm_weight: float = 0.0, teacher_weight: float = 0.0
+    ) -> None:
         super().__init__()
         self.tagger = tagger
         self.lm = lm
         self.lm_weight = lm_weight
+        self.teacher_weight = teacher_weight
 
     @classmethod
-    def for_tagger(cls, tagger: BiLstmCrf, lm_weight: float, lm_vocab: int) -> TrainingObjective:
+    def for_tagger(
+        cls, tagger: BiLstmCrf, lm_weight: float, lm_vocab: int, teacher_weight: float = 0.0
+    ) -> TrainingObjective:
         """The objective for ``tagger``: the CRF loss alone when ``lm_weight`` is 0; else with a language
         model over the ``lm_vocab`` most frequent training words (at most the trained rows)."""
         if not lm_weight:
-            return cls(tagger)
+            return cls(tagger, teacher_weight=teacher_weight)
         vocab = min(lm_vocab, tagger.word_embed.num_embeddings)
         lm = NeighbourWordLM(2 * tagger.config.hidden_size, vocab, tagger.config.dropout)
-        return cls(tagger, lm, lm_weight)
+        return cls(tagger, lm, lm_weight, teacher_weight)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """The training loss of one batch (with tags)."""
-        if self.lm is None:
-            return self.tagger.loss(batch)
+        if batch.tags is None:
+            raise ValueError("loss needs a batch with tags")
         states = self.tagger.encode(batch)
-        return self.tagger.loss(batch, states) + self.lm_weight * self.lm(states, batch.words, batch.mask)
+        emissions = self.tagger.emissions(batch, states)
+        loss = self.tagger.crf.nll(emissions, batch.tags, batch.mask)
+        if self.teacher_weight and batch.soft_unary is not None and batch.soft_pairwise is not None:
+            soft = soft_nll(self.tagger.crf, emissions, batch.mask, batch.soft_unary, batch.soft_pairwise)
+            loss = (1.0 - self.teacher_weight) * loss + self.teacher_weight * soft
+        if self.lm is not None:
+            loss = loss + self.lm_weight * self.lm(states, batch.words, batch.mask)
+        return loss

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ner import checkpoint
+from ner.crf import Posteriors
 from ner.features import Batch, Encoded, Featurizer, memory_windows, pack_sequences
 from ner.model import BiLstmCrf
 from ner.tags import to_spans
@@ -179,6 +180,20 @@ def tag_sentences(
             for i, path in zip(idx, model.crf.viterbi(emissions, batch.mask)):
                 out[i] = [model.labels[j] for j in path]
     return out
+
+
+def tag_posteriors(
+    model: BiLstmCrf,
+    featurizer: Featurizer,
+    sentences: Sequence[Sequence[str]],
+    docs: Sequence[object] | None = None,
+    batch_size: int = 64,
+) -> Iterator[tuple[list[int], Posteriors]]:
+    """(sentence indices, forward-backward posteriors of their batch) over the non-empty sentences, scored as
+    :func:`tag_sentences` scores them (``docs``: the same)."""
+    with _eval_mode(model), torch.inference_mode():
+        for idx, batch, emissions in _scored_batches(model, featurizer, sentences, docs, batch_size):
+            yield idx, model.crf.posteriors(emissions, batch.mask)
 
 
 def decode_spans(

@@ -33,6 +33,7 @@ from ner.alone_head import fit_and_score
 from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
+from ner.distill import SoftTargets, collate_targets, teacher_marginals
 from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
 from ner.features import Encoded, Featurizer, bigram_keys, memory_windows, pack_sentences, word_key
@@ -225,16 +226,20 @@ def _train_epoch(
     progress: bool | None,
     desc: str,
     windows: Sequence[int] | None = None,
+    soft: Sequence[SoftTargets] | None = None,
 ) -> float:
     """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
     the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``averaged`` follows
-    ``tagger``'s weights; ``windows``: each example's document-memory window, if the tagger has one."""
+    ``tagger``'s weights; ``windows``: each example's document-memory window, if the tagger has one;
+    ``soft``: each example's teacher marginals, with ``train.teachers``."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
     for idx in bar:
         owners = [windows[i] for i in idx] if windows is not None else None
         batch = featurizer.collate([examples[i][0] for i in idx], [examples[i][1] for i in idx], owners)
+        if soft is not None:
+            batch.soft_unary, batch.soft_pairwise = collate_targets([soft[i] for i in idx], batch.mask.shape[1])
         optimizer.zero_grad()
         loss = model.loss(batch)
         loss.backward()
@@ -325,9 +330,15 @@ def train(
         featurizer.fixed_words,
         sum(p.numel() for p in model.parameters()),
     )
-    objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab)
+    teachers = t.teacher_list
+    objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab, t.teacher_weight if teachers else 0.0)
     net = world.wrap(objective, t.seed)  # the objective itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
+    soft = None
+    if teachers:
+        teacher_started = time.perf_counter()
+        soft = teacher_marginals(teachers, train_sents, labels, t.eval_batch_size)
+        logger.info("marginals of %d teacher(s) in %.0f s", len(teachers), time.perf_counter() - teacher_started)
     optimizer = _optimizer(objective, config)
     # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
     averaged = (
@@ -398,6 +409,7 @@ def train(
             bar,
             f"epoch {epoch}",  # type: ignore[arg-type]
             window_of,
+            soft,
         )
         total_loss = world.sum(total_loss)
         if epoch_average is not None and world.is_main:  # only rank 0 evaluates it

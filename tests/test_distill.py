@@ -1,0 +1,147 @@
+"""Knowledge distillation (train.teachers): the soft cross-entropy, the teachers' marginals, and training with them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ner import checkpoint
+from ner.config import load_config
+from ner.conll import read_conll
+from ner.crf import ConstrainedCRF
+from ner.distill import collate_targets, soft_nll, teacher_marginals
+from ner.tags import allowed_transitions, bioes_labels
+from ner.train import TrainResult, train
+
+from .conftest import EN_TRAIN, TINY, ZH_TRAIN
+
+
+def _crf(labels: list[str]) -> ConstrainedCRF:
+    crf = ConstrainedCRF(*allowed_transitions(labels))
+    for name in ("transitions", "start_transitions", "end_transitions"):
+        torch.nn.init.normal_(crf._parameters[name])
+    return crf
+
+
+def _path_log_probs(crf: ConstrainedCRF, emissions: torch.Tensor, n: int) -> dict[tuple[int, ...], float]:
+    """log P(y) of every tag path of one sentence's first n steps, by enumeration."""
+    k = emissions.shape[-1]
+    mask = torch.ones(1, n, dtype=torch.bool)
+    with torch.no_grad():
+        return {
+            y: float(crf(emissions[None, :n].detach(), torch.tensor([y]), mask=mask))
+            for y in itertools.product(range(k), repeat=n)
+        }
+
+
+def _targets_of(crf: ConstrainedCRF, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The CRF's own marginals as soft targets, by enumeration: (B, T, K) and (B, T, K, K)."""
+    b, t, k = emissions.shape
+    unary, pairwise = torch.zeros(b, t, k), torch.zeros(b, t, k, k)
+    for row in range(b):
+        n = int(mask[row].sum())
+        for y, log_p in _path_log_probs(crf, emissions[row], n).items():
+            p = float(np.exp(log_p))
+            for i in range(n):
+                unary[row, i, y[i]] += p
+                if i:
+                    pairwise[row, i, y[i - 1], y[i]] += p
+    return unary, pairwise
+
+
+def test_soft_nll_against_its_own_marginals_is_the_entropy_by_enumeration() -> None:
+    torch.manual_seed(0)
+    crf = _crf(bioes_labels(["PER"]))
+    emissions = torch.randn(2, 4, 5)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.bool)
+    unary, pairwise = _targets_of(crf, emissions, mask)
+    entropies = []
+    for row in range(2):
+        log_ps = np.array(list(_path_log_probs(crf, emissions[row], int(mask[row].sum())).values()))
+        entropies.append(-(np.exp(log_ps) * log_ps).sum())
+    assert soft_nll(crf, emissions, mask, unary, pairwise).item() == pytest.approx(np.mean(entropies), rel=1e-5)
+
+
+def test_soft_nll_of_one_hot_targets_is_the_gold_nll_and_its_gradient_flows() -> None:
+    torch.manual_seed(1)
+    crf = _crf(bioes_labels(["LOC", "PER"]))
+    tags = torch.tensor([[1, 2, 3, 0], [4, 0, 0, 0]])  # B-LOC I-LOC E-LOC O / S-LOC
+    labels = bioes_labels(["LOC", "PER"])
+    assert [labels[i] for i in tags[0]] == ["B-LOC", "I-LOC", "E-LOC", "O"] and labels[4] == "S-LOC"
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+    emissions = torch.randn(2, 4, len(labels), requires_grad=True)
+    unary = torch.nn.functional.one_hot(tags, len(labels)).float() * mask[..., None]
+    pairwise = unary[:, :-1, :, None] * unary[:, 1:, None, :]
+    pairwise = torch.cat([torch.zeros_like(pairwise[:, :1]), pairwise], dim=1)
+    soft = soft_nll(crf, emissions, mask, unary, pairwise)
+    assert soft.item() == pytest.approx(crf.nll(emissions, tags, mask).item(), rel=1e-5)
+    soft.backward()
+    assert emissions.grad is not None and emissions.grad[mask].abs().sum() > 0
+
+
+def _teacher(tmp_path_factory: pytest.TempPathFactory, lang: str, data, extra: list[str]) -> TrainResult:
+    config = load_config(lang, overrides=[*TINY, "train.epochs=3", *extra])
+    return train(config, data, tmp_path_factory.mktemp(f"teacher-{lang}"), dev_path=data, progress=False)
+
+
+@pytest.fixture(scope="module")
+def teacher_en(tiny_en: TrainResult) -> TrainResult:
+    return tiny_en
+
+
+def test_teacher_marginals_are_distributions_in_the_students_label_order(teacher_en: TrainResult) -> None:
+    sentences = read_conll(EN_TRAIN).sentences
+    model, _, _ = checkpoint.load(teacher_en.checkpoint)
+    labels = list(reversed(model.labels))  # a student may number the labels otherwise
+    one = teacher_marginals([str(teacher_en.checkpoint)], sentences, labels)
+    two = teacher_marginals([str(teacher_en.checkpoint)] * 2, sentences, labels)
+    for sentence, target, same in zip(sentences, one, two):
+        n = len(sentence.tokens)
+        assert target.unary.shape == (n, len(labels)) and target.pairwise.shape == (n, len(labels), len(labels))
+        np.testing.assert_allclose(target.unary.sum(axis=1), 1.0, atol=1e-4)
+        assert not target.pairwise[0].any(), "no pair ends at the first token"
+        # a pair's marginal summed over its first tag is the second tag's marginal
+        np.testing.assert_allclose(target.pairwise[1:].astype(np.float32).sum(axis=1), target.unary[1:], atol=2e-3)
+        np.testing.assert_allclose(same.unary, target.unary, atol=1e-6), "the mean of one teacher twice is itself"
+    forbidden = labels.index("O"), labels.index("I-PER")
+    assert all(not t.pairwise[:, forbidden[0], forbidden[1]].any() for t in one), "O -> I- is never a pair"
+    unary, pairwise = collate_targets(one[:2], 40)
+    assert unary.shape == (2, 40, len(labels)) and pairwise.shape == (2, 40, len(labels), len(labels))
+    assert not unary[0, len(sentences[0].tokens) :].any()
+
+
+def test_a_teacher_must_know_the_students_labels(teacher_en: TrainResult) -> None:
+    sentences = read_conll(EN_TRAIN).sentences[:2]
+    with pytest.raises(ValueError, match="teacher .* tags"):
+        teacher_marginals([str(teacher_en.checkpoint)], sentences, bioes_labels(["DRUG"]))
+    with pytest.raises(ValueError, match="at least one teacher"):
+        teacher_marginals([], sentences, bioes_labels(["DRUG"]))
+
+
+def test_a_student_of_the_teacher_alone_learns_the_tags(teacher_en: TrainResult, tmp_path) -> None:
+    """With train.teacher_weight = 1 the gold tags play no part: all the student knows comes from the teacher."""
+    assert teacher_en.dev["f1"] > 0.9
+    overrides = [*TINY, "features.casing_dim=4", f"train.teachers={teacher_en.checkpoint}", "train.teacher_weight=1"]
+    result = train(load_config("en", overrides=overrides), EN_TRAIN, tmp_path, dev_path=EN_TRAIN, progress=False)
+    assert result.dev["f1"] > 0.9
+    stored = json.loads((result.checkpoint / "config.json").read_text())
+    assert stored["train"]["teachers"] == str(teacher_en.checkpoint) and stored["train"]["teacher_weight"] == 1.0
+
+
+def test_a_chinese_student_with_a_document_memory_teacher(tmp_path_factory: pytest.TempPathFactory, tmp_path) -> None:
+    zh = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1"]
+    teacher = _teacher(tmp_path_factory, "zh", ZH_TRAIN, [*zh, "features.doc_memory=4"])
+    config = load_config("zh", overrides=[*TINY, *zh, "train.epochs=2", f"train.teachers={teacher.checkpoint}"])
+    result = train(config, ZH_TRAIN, tmp_path, dev_path=ZH_TRAIN, progress=False)
+    assert result.epochs_run == 2
+
+
+def test_teacher_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="teacher_weight"):
+        load_config("en", overrides=["train.teacher_weight=1.5"])
+    config = load_config("en", overrides=["train.teachers= a , b,,"])
+    assert config.train.teacher_list == ["a", "b"] and load_config("en").train.teacher_list == []
