@@ -1,7 +1,7 @@
 """Training on the tag distribution of trained models (knowledge distillation, ``train.teachers``).
 
 An ensemble of taggers is more accurate than its members when they disagree (Chinese MSRA: three models,
-+0.75 F1 on test, docs/ACCURACY.md), but it costs each member's tagging time. Distillation moves part of
++0.76 F1 on test, docs/ACCURACY.md), but it costs each member's tagging time. Distillation moves part of
 that gain into one model: besides the gold tags, the student learns the teachers' mean distribution over
 tag paths. Each teacher is a linear-chain CRF, so the cross-entropy of a student path distribution P
 against the teachers' mixture Q needs only Q's marginals of single tags and of tag pairs:

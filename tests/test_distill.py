@@ -17,7 +17,7 @@ from ner.distill import collate_targets, soft_nll, teacher_marginals
 from ner.tags import allowed_transitions, bioes_labels
 from ner.train import TrainResult, train
 
-from .conftest import EN_TRAIN, TINY, ZH_TRAIN
+from .conftest import EN_TRAIN, TINY, ZH_TRAIN, load_script
 
 
 def _crf(labels: list[str]) -> ConstrainedCRF:
@@ -145,3 +145,23 @@ def test_teacher_settings_are_checked() -> None:
         load_config("en", overrides=["train.teacher_weight=1.5"])
     config = load_config("en", overrides=["train.teachers= a , b,,"])
     assert config.train.teacher_list == ["a", "b"] and load_config("en").train.teacher_list == []
+
+
+def test_ensemble_eval_scores_models_alone_and_together(tiny_en: TrainResult, capsys) -> None:
+    script = load_script("ensemble_eval")
+    model = str(tiny_en.checkpoint)
+    assert script.main(["--data", str(EN_TRAIN), "--model", model, "--model", model, "--entity-bias", "0", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(len(r["models"]), r["entity_bias"]) for r in rows] == [(1, 0), (1, 2), (1, 0), (1, 2), (2, 0), (2, 2)]
+    assert rows[0]["f1"] == rows[4]["f1"] > 0.9, "a model twice is the model"
+    assert rows[1]["recall"] >= rows[0]["recall"], "a bias toward entities finds no fewer of them"
+
+
+def test_ensemble_decoding_keeps_to_bioes() -> None:
+    script = load_script("ensemble_eval")
+    labels = bioes_labels(["PER"])
+    log_p = np.log(np.full((3, len(labels)), 1e-3))
+    log_p[:, labels.index("I-PER")] = 0.0  # every step's favourite is I-PER, which cannot start or end a path
+    path = script.constrained_decode(log_p, labels)
+    assert path[0] in ("B-PER", "S-PER", "O") and path[-1] in ("E-PER", "S-PER", "O")
+    assert path == ["B-PER", "I-PER", "E-PER"]
