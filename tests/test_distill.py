@@ -165,3 +165,12 @@ def test_ensemble_decoding_keeps_to_bioes() -> None:
     path = script.constrained_decode(log_p, labels)
     assert path[0] in ("B-PER", "S-PER", "O") and path[-1] in ("E-PER", "S-PER", "O")
     assert path == ["B-PER", "I-PER", "E-PER"]
+
+
+def test_teacher_softness_of_a_model_on_its_training_set(tiny_en: TrainResult, capsys) -> None:
+    script = load_script("teacher_softness")
+    assert script.main(["--data", str(EN_TRAIN), "--teacher", str(tiny_en.checkpoint), "--sentences", "5"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert 0 < row["tokens"] < sum(len(s.tokens) for s in read_conll(EN_TRAIN).sentences)
+    assert row["gold_marginal"] > 0.8 and row["argmax_not_gold"] < 0.1, "the tiny model fits its training set"
+    assert row["mean_entropy"] >= 0 and 0 <= row["unsure"] <= 1
