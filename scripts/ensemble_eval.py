@@ -24,7 +24,7 @@ from ner import checkpoint
 from ner.conll import read_conll
 from ner.evaluate import score
 from ner.features import pack_sentences
-from ner.pipeline import _eval_mode, _scored_batches
+from ner.pipeline import tag_posteriors
 from ner.tags import allowed_transitions
 from ner.train import split_dev
 
@@ -33,13 +33,11 @@ def marginals(name: str, sentences: list) -> tuple[list[str], list[np.ndarray]]:
     """The model's labels and its (T, K) tag marginals of each sentence."""
     model, featurizer, _ = checkpoint.load(name)
     tokens = [s.tokens for s in sentences]
-    docs = [s.doc_id for s in sentences]
     out: list[np.ndarray] = [np.zeros((0, len(model.labels))) for _ in sentences]
-    with _eval_mode(model), torch.inference_mode():
-        for idx, batch, emissions in _scored_batches(model, featurizer, tokens, docs, 64):
-            p = model.crf.posteriors(emissions, batch.mask).marginals().numpy()
-            for row, i in enumerate(idx):
-                out[i] = p[row, : len(tokens[i])]
+    for idx, posteriors in tag_posteriors(model, featurizer, tokens, [s.doc_id for s in sentences]):
+        p = posteriors.marginals().numpy()
+        for row, i in enumerate(idx):
+            out[i] = p[row, : len(tokens[i])]
     return list(model.labels), out
 
 
