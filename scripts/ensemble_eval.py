@@ -22,6 +22,7 @@ import torch
 
 from ner import checkpoint
 from ner.conll import read_conll
+from ner.crf import ConstrainedCRF
 from ner.evaluate import score
 from ner.features import pack_sentences
 from ner.pipeline import tag_posteriors
@@ -42,20 +43,13 @@ def marginals(name: str, sentences: list) -> tuple[list[str], list[np.ndarray]]:
 
 
 def constrained_decode(log_p: np.ndarray, labels: list[str]) -> list[str]:
-    """The valid BIOES path with the highest sum of ``log_p`` (T, K)."""
-    start, end, allowed = allowed_transitions(labels)
-    forbid = np.where(np.array(allowed), 0.0, -1e9)
-    score_ = log_p[0] + np.where(np.array(start), 0.0, -1e9)
-    back = []
-    for t in range(1, len(log_p)):
-        cand = score_[:, None] + forbid
-        back.append(cand.argmax(axis=0))
-        score_ = cand.max(axis=0) + log_p[t]
-    best = int((score_ + np.where(np.array(end), 0.0, -1e9)).argmax())
-    path = [best]
-    for b in reversed(back):
-        path.append(int(b[path[-1]]))
-    return [labels[k] for k in reversed(path)]
+    """The valid BIOES path with the highest sum of ``log_p`` (T, K): the project's constrained Viterbi
+    (:class:`~ner.crf.ConstrainedCRF`) with every allowed transition scored 0."""
+    crf = ConstrainedCRF(*allowed_transitions(labels))
+    for name in ("transitions", "start_transitions", "end_transitions"):
+        torch.nn.init.zeros_(crf._parameters[name])
+    path = crf.viterbi(torch.from_numpy(log_p)[None], torch.ones(1, len(log_p), dtype=torch.bool))[0]
+    return [labels[k] for k in path]
 
 
 def main(argv: list[str] | None = None) -> int:
