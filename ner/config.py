@@ -161,6 +161,9 @@ class TrainConfig:
     # labels, whose mean tag-path distribution the model learns besides the gold tags, with this weight; "" is off
     teachers: str = ""
     teacher_weight: float = 0.5
+    # probability that a training mention is replaced, afresh each epoch, by another training mention of its type
+    # (ner/augment.py, Dai & Adel 2020); 0 is off
+    mention_replace: float = 0.0
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
@@ -188,6 +191,13 @@ class TrainConfig:
             raise ValueError("train.lm_weight must be at least 0 and train.lm_vocab at least 2")
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise ValueError("train.teacher_weight must be in [0, 1]")
+        if not 0.0 <= self.mention_replace <= 1.0:
+            raise ValueError("train.mention_replace must be in [0, 1]")
+        if self.mention_replace and self.teacher_list:
+            raise ValueError(
+                "train.mention_replace and train.teachers cannot be combined: the teachers' "
+                "marginals are for the sentences as written"
+            )
 
     @property
     def teacher_list(self) -> list[str]:

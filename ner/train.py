@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from ner import checkpoint
 from ner.alone_head import fit_and_score
+from ner.augment import MentionReplacer
 from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
@@ -165,6 +166,28 @@ def _window_batches(
                 batches.append(list(windows[w]))
     rng.shuffle(batches)
     return batches
+
+
+def _replaced_examples(
+    replacer: MentionReplacer,
+    sentences: Sequence[Sentence],
+    examples: Sequence[tuple[Encoded, list[int]]],
+    featurizer: Featurizer,
+    label_ids: dict[str, int],
+    windows: Sequence[Sequence[int]],
+    rng: random.Random,
+) -> list[tuple[Encoded, list[int]]]:
+    """One epoch's training examples with mentions replaced (``train.mention_replace``), re-encoded where
+    they changed. A name is replaced the same way throughout a memory window (each sentence alone without a
+    document memory), so that its repeated mentions stay repeated for the memory to join."""
+    out = list(examples)
+    for window in windows:
+        chosen: dict = {}
+        for i in window:
+            new = replacer.replace(sentences[i], rng, chosen)
+            if new is not sentences[i]:
+                out[i] = (featurizer.encode(new.tokens), [label_ids[tag] for tag in new.tags])
+    return out
 
 
 def _memory_owners(windows: Sequence[Sequence[int]], alone: float, rng: random.Random) -> list[int]:
@@ -386,9 +409,17 @@ def train(
     epoch = 0
     lengths = [len(s) for s in token_lists]
     windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
+    replacer = MentionReplacer(train_sents, t.mention_replace) if t.mention_replace else None
+    replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`: the same batches as without it
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
+        epoch_examples = examples
+        if replacer is not None:
+            epoch_examples = _replaced_examples(
+                replacer, train_sents, examples, featurizer, label_ids, windows, replace_rng
+            )
+            lengths = [len(tags) for _, tags in epoch_examples]
         window_of = None
         if config.features.doc_memory:
             epoch_batches = _window_batches(windows, lengths, t.batch_size, rng)
@@ -401,7 +432,7 @@ def train(
             net,
             model,
             featurizer,
-            examples,
+            epoch_examples,
             batches,
             optimizer,
             averaged,
