@@ -190,6 +190,11 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
             f"- trained with a neighbour-word language model beside the CRF (weight {training['lm_weight']}, "
             f"{training.get('lm_vocab')} words; Rei 2017): training only, not part of the checkpoint"
         )
+    if training.get("mention_replace"):
+        lines.append(
+            f"- trained with mention replacement: each epoch, {training['mention_replace']:.0%} of the training"
+            " mentions replaced by other training mentions of their type (Dai & Adel 2020)"
+        )
     if training.get("average_epochs"):
         lines.append(
             f"- the weights are the mean of the weights at the ends of the last {training['average_epochs']} epochs"

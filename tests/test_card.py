@@ -99,6 +99,9 @@ def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(ti
     assert "the mean of the weights at the ends of the last 5 epochs" in model_card(averaged, "tiny")
     half = {**config, "model": {**config["model"], "embedding_storage": "float16"}}
     assert "embedding tables are stored in float16" in model_card(half, "tiny")
+    assert "mention replacement" not in card
+    replaced = {**config, "train": {**config["train"], "mention_replace": 0.3}}
+    assert "each epoch, 30% of the training mentions replaced" in model_card(replaced, "tiny")
 
 
 def test_card_gives_the_lone_sentence_dev_f1_of_a_fitted_alone_head(tiny_en: TrainResult) -> None:
