@@ -8,7 +8,9 @@ An entity (gold or predicted) is *unseen* when at least one of its words, in the
 the same for every model trained on that file. Precision, recall and F1 are computed within each group
 with strict matching (exact span and type); ``covered`` is the share of unseen gold entities whose
 unseen words all have a vector in the model (a pretrained row rather than ``<unk>``).
-Prints one JSON line per model.
+With ``--mentions``, an entity is *unseen* when its exact token string and type never occur as an entity in the
+training file (for Chinese, whose "words" are characters, this is the split that tells names apart). Prints one
+JSON line per model.
 """
 
 from __future__ import annotations
@@ -39,14 +41,27 @@ def _unseen_words(
     return [k for k in (f.word_key(t) for t in tokens[i][start : end + 1]) if k not in seen]
 
 
-def breakdown(model_path: str, train_path: str, data_path: str) -> dict:
-    """Scores of one model on ``data_path`` for entities seen and unseen in ``train_path``."""
+def _mention(entity: tuple[int, str, int, int], tokens: Sequence[Sequence[str]]) -> tuple[str, tuple[str, ...]]:
+    i, label, start, end = entity
+    return label, tuple(tokens[i][start : end + 1])
+
+
+def breakdown(model_path: str, train_path: str, data_path: str, mentions: bool = False) -> dict:
+    """Scores of one model on ``data_path`` for entities seen and unseen in ``train_path`` (by their words, or
+    with ``mentions`` by the whole mention and its type)."""
     model, featurizer, _ = checkpoint.load(model_path)
-    seen = {featurizer.word_key(t) for s in read_conll(train_path).sentences for t in s.tokens}
+    train = read_conll(train_path).sentences
     sequences, predicted = predict_sequences(model, featurizer, read_conll(data_path).sentences)
     tokens = [s.tokens for s in sequences]
     gold, pred = _entities([s.tags for s in sequences]), _entities(predicted)
-    unseen_of = {e: _unseen_words(e, tokens, seen, featurizer) for e in gold | pred}
+    if mentions:
+        train_tokens = [s.tokens for s in train]
+        seen_mentions = {_mention(e, train_tokens) for e in _entities([s.tags for s in train])}
+        new = {e for e in gold | pred if _mention(e, tokens) not in seen_mentions}
+        unseen_of = {e: list(_mention(e, tokens)[1]) if e in new else [] for e in gold | pred}
+    else:
+        seen = {featurizer.word_key(t) for s in train for t in s.tokens}
+        unseen_of = {e: _unseen_words(e, tokens, seen, featurizer) for e in gold | pred}
     groups: dict[str, dict] = {}
     for name, unseen in (("seen", False), ("unseen", True)):
         g = {e for e in gold if bool(unseen_of[e]) == unseen}
@@ -56,10 +71,11 @@ def breakdown(model_path: str, train_path: str, data_path: str) -> dict:
         recall = tp / len(g) if g else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         groups[name] = {"gold": len(g), "predicted": len(p), "precision": precision, "recall": recall, "f1": f1}
-    unseen_gold = [unseen_of[e] for e in gold if unseen_of[e]]
-    covered = sum(all(k in featurizer.words for k in words) for words in unseen_gold)
-    groups["unseen"]["covered"] = covered / len(unseen_gold) if unseen_gold else 0.0
-    return {"model": model_path, "data": data_path, "groups": groups}
+    if not mentions:
+        unseen_gold = [unseen_of[e] for e in gold if unseen_of[e]]
+        covered = sum(all(k in featurizer.words for k in words) for words in unseen_gold)
+        groups["unseen"]["covered"] = covered / len(unseen_gold) if unseen_gold else 0.0
+    return {"model": model_path, "data": data_path, "unseen_by": "mention" if mentions else "word", "groups": groups}
 
 
 def main() -> None:
@@ -67,10 +83,11 @@ def main() -> None:
     parser.add_argument("--train", required=True, help="the training file whose words count as seen")
     parser.add_argument("--data", required=True, help="gold file to score")
     parser.add_argument("--model", action="append", required=True, help="model name or checkpoint (repeatable)")
+    parser.add_argument("--mentions", action="store_true", help="unseen: the mention and type, not a word, is new")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for path in args.model:
-        print(json.dumps(breakdown(path, args.train, args.data)))
+        print(json.dumps(breakdown(path, args.train, args.data, args.mentions)))
 
 
 if __name__ == "__main__":

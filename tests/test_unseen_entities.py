@@ -1,0 +1,31 @@
+"""scripts/unseen_entities.py: entity F1 split by what the training file has seen."""
+
+from __future__ import annotations
+
+import json
+
+from ner.train import TrainResult
+
+from .conftest import EN_TRAIN, load_script
+
+
+def test_entities_seen_as_mentions_are_split_from_new_ones(tiny_en: TrainResult, tmp_path) -> None:
+    script = load_script("unseen_entities")
+    # a gold file with one mention of the training file and one it never has (its words are all seen)
+    data = tmp_path / "dev.txt"
+    data.write_text("Angela B-PER\nMerkel I-PER\nvisited O\nParis B-LOC\n. O\n\nParis B-PER\nvisited O\n. O\n")
+    words = script.breakdown(str(tiny_en.checkpoint), str(EN_TRAIN), str(data))
+    mentions = script.breakdown(str(tiny_en.checkpoint), str(EN_TRAIN), str(data), mentions=True)
+    assert words["unseen_by"] == "word" and mentions["unseen_by"] == "mention"
+    assert words["groups"]["seen"]["gold"] == 3 and words["groups"]["unseen"]["gold"] == 0
+    assert mentions["groups"]["seen"]["gold"] == 2 and mentions["groups"]["unseen"]["gold"] == 1  # Paris as PER
+    assert "covered" not in mentions["groups"]["unseen"]
+
+
+def test_the_command_prints_one_line_per_model(tiny_en: TrainResult, monkeypatch, capsys) -> None:
+    script = load_script("unseen_entities")
+    argv = ["unseen_entities.py", "--train", str(EN_TRAIN), "--data", str(EN_TRAIN), "--mentions"]
+    monkeypatch.setattr("sys.argv", [*argv, "--model", str(tiny_en.checkpoint)])
+    script.main()
+    out = json.loads(capsys.readouterr().out.strip())
+    assert out["groups"]["unseen"]["gold"] == 0 and out["groups"]["seen"]["gold"] > 0  # its own training file
