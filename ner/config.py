@@ -195,8 +195,9 @@ class TrainConfig:
             raise ValueError("train.mention_replace must be in [0, 1]")
         if self.mention_replace and self.teacher_list:
             raise ValueError(
-                "train.mention_replace and train.teachers cannot be combined: the teachers' "
-                "marginals are for the sentences as written"
+                "train.mention_replace and train.teachers cannot be combined: the teachers' marginals are for "
+                "the sentences as written (with teachers, set train.mention_replace=0; Chinese training replaces "
+                "mentions by default)"
             )
 
     @property
