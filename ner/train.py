@@ -410,7 +410,7 @@ def train(
     lengths = [len(s) for s in token_lists]
     windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
     replacer = MentionReplacer(train_sents, t.mention_replace) if t.mention_replace else None
-    replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`: the same batches as without it
+    replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`, which then draws as without it
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
