@@ -50,8 +50,10 @@ class MentionReplacer:
         every sentence of a document to replace a name the same way throughout it. Decisions made here are
         added to it.
         """
+        if self.p == 0.0:
+            return sentence
         spans, _ = to_spans(sentence.tags, "bioes")
-        if not spans or self.p == 0.0:
+        if not spans:
             return sentence
         chosen = {} if chosen is None else chosen
         tokens: list[str] = []

@@ -277,7 +277,7 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         # the last 5 epochs' weights: +0.34 and +0.97 on MSRA test over the weights alone at full length, +0.44 on
         # dev on 5,000 sentences (three seeds), and steadier between epochs (docs/ACCURACY.md)
         # Mention replacement, p = 0.3 (ner/augment.py): on 5,000 MSRA sentences +0.69 on dev and +1.54 on MSRA test,
-        # every seed of three (recall +3.5, precision -2); at full length +0.69 on test over the same run without it
+        # every seed of three (test recall +3.8, precision -1.4); at full length +0.69 on test over the run without it
         "train": {"batch_size": 32, "patience": 8, "lm_weight": 0.0, "average_epochs": 5, "mention_replace": 0.3},
     },
 }
