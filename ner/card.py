@@ -194,6 +194,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         lines.append(
             f"- trained with mention replacement: each epoch, {training['mention_replace']:.0%} of the training"
             " mentions replaced by other training mentions of their type (Dai & Adel 2020)"
+            + (
+                f", {training['mention_dictionary']:.0%} of those where the type has any by names of its kind from"
+                " jieba's dictionary"
+                if training.get("mention_dictionary")
+                else ""
+            )
         )
     if training.get("average_epochs"):
         lines.append(

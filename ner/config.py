@@ -164,6 +164,9 @@ class TrainConfig:
     # probability that a training mention is replaced, afresh each epoch, by another training mention of its type
     # (ner/augment.py, Dai & Adel 2020); 0 is off
     mention_replace: float = 0.0
+    # share of those replacements drawn from jieba's dictionary (names training never had), for the types whose
+    # training mentions are mostly dictionary names of one kind (ner/augment.py); Chinese only, 0 is off
+    mention_dictionary: float = 0.0
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
@@ -193,6 +196,8 @@ class TrainConfig:
             raise ValueError("train.teacher_weight must be in [0, 1]")
         if not 0.0 <= self.mention_replace <= 1.0:
             raise ValueError("train.mention_replace must be in [0, 1]")
+        if not 0.0 <= self.mention_dictionary <= 1.0:
+            raise ValueError("train.mention_dictionary must be in [0, 1]")
         if self.mention_replace and self.teacher_list:
             raise ValueError(
                 "train.mention_replace and train.teachers cannot be combined: the teachers' marginals are for "

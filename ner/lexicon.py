@@ -56,6 +56,16 @@ class JiebaFeatures:
                     words[parts[0]] = (_group(parts[2] if len(parts) > 2 else ""), max(freq, 1))
         self._words = words
 
+    def words_of(self, group: int) -> list[str]:
+        """The dictionary words of 2 to ``MAX_WORD_LEN`` characters in ``group`` (an index into
+        ``LEXICON_GROUPS``), sorted."""
+        return sorted(word for word, (g, _) in self._words.items() if g == group)
+
+    def group_of(self, word: str) -> int | None:
+        """``word``'s group (an index into ``LEXICON_GROUPS``), or None when the dictionary lacks it."""
+        found = self._words.get(word)
+        return None if found is None else found[0]
+
     def cut(self, text: str) -> list[str]:
         """jieba's segmentation of ``text`` (its words, in order, joining back to ``text``)."""
         return list(self._tokenizer.cut(text, HMM=True))

@@ -409,7 +409,11 @@ def train(
     epoch = 0
     lengths = [len(s) for s in token_lists]
     windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
-    replacer = MentionReplacer(train_sents, t.mention_replace) if t.mention_replace else None
+    replacer = None
+    if t.mention_replace:
+        replacer = MentionReplacer(train_sents, t.mention_replace, t.mention_dictionary)
+        for label, words in sorted(replacer.dictionary.items()):
+            logger.info("mention replacement: %s also drawn from %d dictionary words", label, len(words))
     replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`, which then draws as without it
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):

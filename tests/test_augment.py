@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ner.augment import MentionReplacer
+from ner.augment import MentionReplacer, dictionary_pools
 from ner.config import load_config
 from ner.conll import read_conll
 from ner.features import Featurizer
@@ -117,25 +117,88 @@ def test_one_epochs_examples_share_names_within_a_memory_window() -> None:
     assert together == 20 and alone > 5
 
 
+class FakeDictionary:
+    """Stands in for JiebaFeatures: a few words and their groups (0 person, 1 place, 2 organisation, 3 other)."""
+
+    WORDS = {
+        "张三": 0,
+        "李四": 0,
+        "王五": 0,
+        "赵六": 0,
+        "孙七": 0,
+        "老虎": 0,
+        "北京": 1,
+        "天津": 1,
+        "上海": 1,
+        "今天": 3,
+    }
+
+    def group_of(self, word: str) -> int | None:
+        return self.WORDS.get(word)
+
+    def words_of(self, group: int) -> list[str]:
+        return sorted(w for w, g in self.WORDS.items() if g == group)
+
+
+def _chars(text: str, tags: str) -> Sentence:
+    return Sentence(tuple(text), tuple(tags.split()), doc_id=0, line=1)
+
+
+ZH_POOL = [
+    _chars("张三见李四", "B-PER E-PER O B-PER E-PER"),
+    _chars("老虎在北京", "O O O B-LOC E-LOC"),
+    _chars("今天好", "B-DATE E-DATE O"),
+]
+
+
+def test_dictionary_names_go_to_the_types_whose_mentions_are_names_of_their_kind() -> None:
+    pools = dictionary_pools(ZH_POOL, MentionReplacer(ZH_POOL, 0.5).pool, FakeDictionary(), min_found=1)
+    # PER: person names less its own mentions and 老虎, written untagged in training; LOC: places less 北京;
+    # DATE's one mention is in the dictionary as "other", not a name: none
+    assert pools == {"PER": [("孙", "七"), ("王", "五"), ("赵", "六")], "LOC": [("上", "海"), ("天", "津")]}
+    assert dictionary_pools(ZH_POOL, MentionReplacer(ZH_POOL, 0.5).pool, FakeDictionary(), min_found=3) == {}
+    # words, not characters, per token: no dictionary names
+    words = [Sentence(("张三", "见", "李四"), ("S-PER", "O", "S-PER"), doc_id=0, line=1)]
+    assert dictionary_pools(words, MentionReplacer(words, 0.5).pool, FakeDictionary(), min_found=1) == {}
+
+
+def test_dictionary_share_draws_dictionary_names_where_a_type_has_them() -> None:
+    replacer = MentionReplacer(ZH_POOL, 1.0, dictionary_share=1.0, jieba=FakeDictionary())  # type: ignore[arg-type]
+    assert replacer.dictionary == {}  # fewer than 20 mentions found: the default threshold
+    replacer.dictionary = {"PER": [("孙", "七")]}
+    sentence = _chars("张三在北京", "B-PER E-PER O B-LOC E-LOC")
+    for seed in range(10):
+        new = replacer.replace(sentence, random.Random(seed))
+        assert "".join(new.tokens[:2]) == "孙七" and new.tags[:2] == ("B-PER", "E-PER")
+        assert "".join(new.tokens[3:]) == "北京"  # LOC has no dictionary names: its one training name
+    replacer.dictionary_share = 0.5
+    drawn = {"".join(replacer.replace(sentence, random.Random(seed)).tokens[:2]) for seed in range(40)}
+    assert drawn == {"孙七", "张三", "李四"}
+
+
 def test_training_with_mention_replacement(tmp_path) -> None:
     overrides = [*TINY, "train.epochs=4", "train.mention_replace=0.5"]
     result = train(load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "en", dev_path=EN_TRAIN, progress=False)
     stored = json.loads((result.checkpoint / "config.json").read_text())
     assert stored["train"]["mention_replace"] == 0.5
     zh = train(
-        load_config("zh", overrides=[*TINY, "train.epochs=2", "train.mention_replace=0.5"]),
+        load_config(
+            "zh", overrides=[*TINY, "train.epochs=2", "train.mention_replace=0.5", "train.mention_dictionary=0.5"]
+        ),
         ZH_TRAIN,
         tmp_path / "zh",
         dev_path=ZH_TRAIN,
         progress=False,
     )
     assert zh.epochs_run == 2
+    assert json.loads((zh.checkpoint / "config.json").read_text())["train"]["mention_dictionary"] == 0.5
 
 
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
         (["train.mention_replace=1.5"], "mention_replace"),
+        (["train.mention_dictionary=-0.1"], "mention_dictionary"),
         (["train.mention_replace=0.3", "train.teachers=en"], "cannot be combined"),
     ],
 )

@@ -102,6 +102,11 @@ def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(ti
     assert "mention replacement" not in card
     replaced = {**config, "train": {**config["train"], "mention_replace": 0.3}}
     assert "each epoch, 30% of the training mentions replaced" in model_card(replaced, "tiny")
+    assert "jieba's dictionary" not in model_card(replaced, "tiny")
+    dictionary = {**config, "train": {**config["train"], "mention_replace": 0.3, "mention_dictionary": 0.5}}
+    assert "50% of those where the type has any by names of its kind from jieba's dictionary" in model_card(
+        dictionary, "tiny"
+    )
 
 
 def test_card_gives_the_lone_sentence_dev_f1_of_a_fitted_alone_head(tiny_en: TrainResult) -> None:
