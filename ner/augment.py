@@ -40,6 +40,7 @@ class MentionReplacer:
         p: float,
         dictionary_share: float = 0.0,
         jieba: JiebaFeatures | None = None,
+        dictionary_groups: Sequence[str] = NAME_GROUPS,
     ) -> None:
         """Args:
         sentences: the training sentences (BIOES tags); their mentions are the replacements.
@@ -47,6 +48,7 @@ class MentionReplacer:
         dictionary_share: probability that a replacement comes from jieba's dictionary rather than from the
             training mentions, for the types :func:`dictionary_pools` gives words; 0 is off.
         jieba: the dictionary to use when ``dictionary_share`` is on (default: a new ``JiebaFeatures``).
+        dictionary_groups: the kinds of dictionary name that may be drawn (of ``NAME_GROUPS``).
         """
         if not 0.0 <= p <= 1.0:
             raise ValueError("mention replacement probability must be in [0, 1]")
@@ -62,7 +64,7 @@ class MentionReplacer:
         self.pool: dict[str, list[tuple[str, ...]]] = {label: sorted(names) for label, names in pool.items()}
         self.dictionary: dict[str, list[tuple[str, ...]]] = {}
         if dictionary_share and p:
-            self.dictionary = dictionary_pools(sentences, self.pool, jieba or JiebaFeatures())
+            self.dictionary = dictionary_pools(sentences, self.pool, jieba or JiebaFeatures(), dictionary_groups)
 
     def replace(
         self, sentence: Sentence, rng: random.Random, chosen: dict[Mention, tuple[str, ...]] | None = None
@@ -112,34 +114,39 @@ def dictionary_pools(
     sentences: Sequence[Sentence],
     pool: dict[str, list[tuple[str, ...]]],
     jieba: JiebaFeatures,
+    groups: Sequence[str] = NAME_GROUPS,
     min_found: int = 20,
     min_share: float = 0.5,
 ) -> dict[str, list[tuple[str, ...]]]:
     """jieba's dictionary words to replace each type's mentions with, as character tuples.
 
-    A type gets the words of the name group (person, place, organisation) that at least ``min_share`` of its
-    training mentions found in the dictionary belong to, when at least ``min_found`` are found. Left out are
-    the words that are training mentions of any type, and those the training text has outside every mention:
-    jieba's parts of speech are not the annotators', and a word written untagged in training (老虎, 重镇) is
-    not a name to them. Types with too few mentions in the dictionary, or whose mentions are mostly not names
-    there, get none; and none does when the mentions are not written one character per token
-    (word-segmented text, or another language).
+    A type gets the words of the name group (of ``groups``: person, place, organisation) that at least
+    ``min_share`` of its training mentions found in the dictionary belong to, when at least ``min_found`` are
+    found. Left out are the words that are training mentions of any type, and those the training text has
+    outside every mention: jieba's parts of speech are not the annotators', and a word written untagged
+    in training (老虎, 重镇) is not a name to them. Types with too few mentions in the dictionary, or whose
+    mentions are mostly not names there, get none; and none does when the mentions are not written one
+    character per token (word-segmented text, or another language).
 
     Args:
         sentences: the training sentences (BIOES tags).
         pool: their distinct mentions of each type (``MentionReplacer.pool``).
         jieba: the dictionary.
+        groups: the name groups that may be drawn (``NAME_GROUPS`` or some of them).
     """
+    unknown = set(groups) - set(NAME_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown dictionary name groups {sorted(unknown)}: choose from {', '.join(NAME_GROUPS)}")
     tokens = [token for names in pool.values() for name in names for token in name]
     if not tokens or sum(len(token) == 1 for token in tokens) < 0.95 * len(tokens):
         return {}
     candidates: dict[str, list[str]] = {}
     for label, names in pool.items():
-        groups = [g for g in (jieba.group_of("".join(name)) for name in names) if g is not None]
-        if len(groups) < min_found:
+        found = [g for g in (jieba.group_of("".join(name)) for name in names) if g is not None]
+        if len(found) < min_found:
             continue
-        best = max(range(len(LEXICON_GROUPS)), key=groups.count)
-        if LEXICON_GROUPS[best] in NAME_GROUPS and groups.count(best) >= min_share * len(groups):
+        best = max(range(len(LEXICON_GROUPS)), key=found.count)
+        if LEXICON_GROUPS[best] in groups and found.count(best) >= min_share * len(found):
             candidates[label] = jieba.words_of(best)
     if not candidates:
         return {}

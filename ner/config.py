@@ -167,6 +167,7 @@ class TrainConfig:
     # share of those replacements drawn from jieba's dictionary (names training never had), for the types whose
     # training mentions are mostly dictionary names of one kind (ner/augment.py); Chinese only, 0 is off
     mention_dictionary: float = 0.0
+    mention_dictionary_groups: str = "nr,ns,nt"  # the kinds of dictionary name drawn: person, place, organisation
     seed: int = 1
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     eval_batch_size: int = 128
@@ -198,12 +199,21 @@ class TrainConfig:
             raise ValueError("train.mention_replace must be in [0, 1]")
         if not 0.0 <= self.mention_dictionary <= 1.0:
             raise ValueError("train.mention_dictionary must be in [0, 1]")
+        if not set(self.dictionary_groups) <= {"nr", "ns", "nt"}:
+            raise ValueError(
+                "train.mention_dictionary_groups must be a comma list of nr (person), ns (place), nt (org)"
+            )
         if self.mention_replace and self.teacher_list:
             raise ValueError(
                 "train.mention_replace and train.teachers cannot be combined: the teachers' marginals are for "
                 "the sentences as written (with teachers, set train.mention_replace=0; Chinese training replaces "
                 "mentions by default)"
             )
+
+    @property
+    def dictionary_groups(self) -> list[str]:
+        """``mention_dictionary_groups`` as a list."""
+        return [group.strip() for group in self.mention_dictionary_groups.split(",") if group.strip()]
 
     @property
     def teacher_list(self) -> list[str]:

@@ -411,7 +411,9 @@ def train(
     windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
     replacer = None
     if t.mention_replace:
-        replacer = MentionReplacer(train_sents, t.mention_replace, t.mention_dictionary)
+        replacer = MentionReplacer(
+            train_sents, t.mention_replace, t.mention_dictionary, dictionary_groups=t.dictionary_groups
+        )
         for label, words in sorted(replacer.dictionary.items()):
             logger.info("mention replacement: %s also drawn from %d dictionary words", label, len(words))
     replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`, which then draws as without it

@@ -157,6 +157,12 @@ def test_dictionary_names_go_to_the_types_whose_mentions_are_names_of_their_kind
     # DATE's one mention is in the dictionary as "other", not a name: none
     assert pools == {"PER": [("孙", "七"), ("王", "五"), ("赵", "六")], "LOC": [("上", "海"), ("天", "津")]}
     assert dictionary_pools(ZH_POOL, MentionReplacer(ZH_POOL, 0.5).pool, FakeDictionary(), min_found=3) == {}
+    persons = dictionary_pools(
+        ZH_POOL, MentionReplacer(ZH_POOL, 0.5).pool, FakeDictionary(), groups=["nr"], min_found=1
+    )
+    assert list(persons) == ["PER"]
+    with pytest.raises(ValueError, match="unknown dictionary name groups"):
+        dictionary_pools(ZH_POOL, MentionReplacer(ZH_POOL, 0.5).pool, FakeDictionary(), groups=["n"])
     # words, not characters, per token: no dictionary names
     words = [Sentence(("张三", "见", "李四"), ("S-PER", "O", "S-PER"), doc_id=0, line=1)]
     assert dictionary_pools(words, MentionReplacer(words, 0.5).pool, FakeDictionary(), min_found=1) == {}
@@ -199,6 +205,7 @@ def test_training_with_mention_replacement(tmp_path) -> None:
     [
         (["train.mention_replace=1.5"], "mention_replace"),
         (["train.mention_dictionary=-0.1"], "mention_dictionary"),
+        (["train.mention_dictionary_groups=nr,person"], "mention_dictionary_groups"),
         (["train.mention_replace=0.3", "train.teachers=en"], "cannot be combined"),
     ],
 )
