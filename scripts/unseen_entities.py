@@ -9,8 +9,10 @@ the same for every model trained on that file. Precision, recall and F1 are comp
 with strict matching (exact span and type); ``covered`` is the share of unseen gold entities whose
 unseen words all have a vector in the model (a pretrained row rather than ``<unk>``).
 With ``--mentions``, an entity is *unseen* when its exact token string and type never occur as an entity in the
-training file (for Chinese, whose "words" are characters, this is the split that tells names apart). Prints one
-JSON line per model.
+training file (for Chinese, whose "words" are characters, this is the split that tells names apart). With
+``--dictionary`` besides, it also gives the recall of the gold entities of each type, seen and unseen, by their
+kind in jieba's dictionary (person nr*, place ns*, organisation nt*, other, or ``none`` when the dictionary lacks
+the mention): what the lexicon features tell the model about them. Prints one JSON line per model.
 """
 
 from __future__ import annotations
@@ -46,7 +48,31 @@ def _mention(entity: tuple[int, str, int, int], tokens: Sequence[Sequence[str]])
     return label, tuple(tokens[i][start : end + 1])
 
 
-def breakdown(model_path: str, train_path: str, data_path: str, mentions: bool = False) -> dict:
+def _recall_by_dictionary(
+    gold: set[tuple[int, str, int, int]],
+    pred: set[tuple[int, str, int, int]],
+    tokens: Sequence[Sequence[str]],
+    seen_mentions: set[tuple[str, tuple[str, ...]]],
+) -> dict[str, dict]:
+    """Recall of the gold entities grouped by type, seen or unseen mention, and kind in jieba's dictionary."""
+    from ner.lexicon import LEXICON_GROUPS, JiebaFeatures
+
+    jieba = JiebaFeatures()
+    counts: dict[str, list[int]] = {}
+    for entity in gold:
+        mention = _mention(entity, tokens)
+        group = jieba.group_of("".join(mention[1]))
+        kind = "none" if group is None else LEXICON_GROUPS[group]
+        key = f"{mention[0]}/{'seen' if mention in seen_mentions else 'unseen'}/{kind}"
+        counts.setdefault(key, [0, 0])
+        counts[key][0] += 1
+        counts[key][1] += entity in pred
+    return {key: {"gold": n, "recall": found / n} for key, (n, found) in sorted(counts.items())}
+
+
+def breakdown(
+    model_path: str, train_path: str, data_path: str, mentions: bool = False, dictionary: bool = False
+) -> dict:
     """Scores of one model on ``data_path`` for entities seen and unseen in ``train_path`` (by their words, or
     with ``mentions`` by the whole mention and its type)."""
     model, featurizer, _ = checkpoint.load(model_path)
@@ -75,7 +101,10 @@ def breakdown(model_path: str, train_path: str, data_path: str, mentions: bool =
         unseen_gold = [unseen_of[e] for e in gold if unseen_of[e]]
         covered = sum(all(k in featurizer.words for k in words) for words in unseen_gold)
         groups["unseen"]["covered"] = covered / len(unseen_gold) if unseen_gold else 0.0
-    return {"model": model_path, "data": data_path, "unseen_by": "mention" if mentions else "word", "groups": groups}
+    result = {"model": model_path, "data": data_path, "unseen_by": "mention" if mentions else "word", "groups": groups}
+    if mentions and dictionary:
+        result["recall_by_dictionary"] = _recall_by_dictionary(gold, pred, tokens, seen_mentions)
+    return result
 
 
 def main() -> None:
@@ -84,10 +113,15 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="gold file to score")
     parser.add_argument("--model", action="append", required=True, help="model name or checkpoint (repeatable)")
     parser.add_argument("--mentions", action="store_true", help="unseen: the mention and type, not a word, is new")
+    parser.add_argument(
+        "--dictionary", action="store_true", help="with --mentions: recall by kind in jieba's dictionary too"
+    )
     args = parser.parse_args()
+    if args.dictionary and not args.mentions:
+        parser.error("--dictionary needs --mentions")
     logging.basicConfig(level=logging.WARNING)
     for path in args.model:
-        print(json.dumps(breakdown(path, args.train, args.data, args.mentions)))
+        print(json.dumps(breakdown(path, args.train, args.data, args.mentions, args.dictionary)))
 
 
 if __name__ == "__main__":

@@ -29,3 +29,16 @@ def test_the_command_prints_one_line_per_model(tiny_en: TrainResult, monkeypatch
     script.main()
     out = json.loads(capsys.readouterr().out.strip())
     assert out["groups"]["unseen"]["gold"] == 0 and out["groups"]["seen"]["gold"] > 0  # its own training file
+
+
+def test_recall_by_kind_in_jiebas_dictionary(tiny_en: TrainResult, tmp_path) -> None:
+    script = load_script("unseen_entities")
+    data = tmp_path / "dev.txt"
+    data.write_text("Angela B-PER\nMerkel I-PER\nvisited O\nParis B-LOC\n. O\n\nParis B-PER\nvisited O\n. O\n")
+    out = script.breakdown(str(tiny_en.checkpoint), str(EN_TRAIN), str(data), mentions=True, dictionary=True)
+    by_kind = out["recall_by_dictionary"]
+    # English names are not in jieba's dictionary; Paris as PER is the one mention training never had
+    assert set(by_kind) == {"LOC/seen/none", "PER/seen/none", "PER/unseen/none"}
+    assert sum(group["gold"] for group in by_kind.values()) == 3
+    assert all(0.0 <= group["recall"] <= 1.0 for group in by_kind.values())
+    assert "recall_by_dictionary" not in script.breakdown(str(tiny_en.checkpoint), str(EN_TRAIN), str(data))
