@@ -23,12 +23,11 @@ import dataclasses
 import random
 from collections.abc import Sequence
 
-from ner.lexicon import LEXICON_GROUPS, JiebaFeatures
+from ner.lexicon import LEXICON_GROUPS, NAME_GROUPS, JiebaFeatures
 from ner.tags import from_spans, to_spans
 from ner.types import Sentence, Span
 
 Mention = tuple[str, tuple[str, ...]]  # (type, tokens)
-NAME_GROUPS = ("nr", "ns", "nt")  # jieba's parts of speech that are names: person, place, organisation
 
 
 class MentionReplacer:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
+from ner.lexicon import NAME_GROUPS
+
 Lang = Literal["en", "zh"]
 
 # How cards, reports and benchmarks name each features.char_encoder.
@@ -199,7 +201,7 @@ class TrainConfig:
             raise ValueError("train.mention_replace must be in [0, 1]")
         if not 0.0 <= self.mention_dictionary <= 1.0:
             raise ValueError("train.mention_dictionary must be in [0, 1]")
-        if not set(self.dictionary_groups) <= {"nr", "ns", "nt"}:
+        if not set(self.dictionary_groups) <= set(NAME_GROUPS):
             raise ValueError(
                 "train.mention_dictionary_groups must be a comma list of nr (person), ns (place), nt (org)"
             )

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 SOFTWORD_TAGS = ("<pad>", "B", "M", "E", "S")
 LEXICON_GROUPS = ("nr", "ns", "nt", "other")
+NAME_GROUPS = LEXICON_GROUPS[:-1]  # the groups that are names: person, place, organisation
 LEXICON_POSITIONS = ("B", "M", "E")
 LEXICON_SIZE = len(LEXICON_GROUPS) * len(LEXICON_POSITIONS)
 MAX_WORD_LEN = 8
