@@ -46,6 +46,8 @@ def _inputs(features: dict[str, Any]) -> str:
         parts.append("character bigrams")
     if features.get("softword_dim"):
         parts.append("jieba word-segmentation positions")
+    if features.get("pos_dim"):
+        parts.append("jieba parts of speech")
     if features.get("lexicon"):
         parts.append("jieba dictionary matches")
     if features.get("lexicon_dim"):
@@ -147,13 +149,15 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     glove = features["pretrained"] == "glove-6b-50d" and "pretrained_max_words" in features
     carried = f", the {features['pretrained_max_words']:,} most frequent words carried" if glove else ""
     lexicon_words = f", lexicon words {features['lexicon_dim']}d" if features.get("lexicon_dim") else ""
+    pos = f"parts of speech {features['pos_dim']}d, " if features.get("pos_dim") else ""
     lines += [
         "",
         "## Architecture",
         "",
         f"- embeddings: word/character {features['word_dim']}d (pretrained: {features['pretrained']}{carried}), "
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
-        f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, jieba lexicon {features['lexicon']}"
+        f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, "
+        f"{pos}jieba lexicon {features['lexicon']}"
         f"{lexicon_words}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
         f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}"

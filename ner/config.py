@@ -47,6 +47,8 @@ class FeatureConfig:
     bigram_min_count: int = 2
     bigram_max_size: int = 80_000
     softword_dim: int = 0  # zh: embedding of the char's B/M/E/S position in jieba's segmentation
+    # zh: embedding of the part of speech (jieba.posseg) of the word each character falls in; 0 turns it off
+    pos_dim: int = 0
     lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
     # zh, SoftLexicon (Ma et al., 2020): learnt embeddings of the dictionary words matching at each
     # character, one weighted mean per position set (B/M/E), weights the words' jieba frequencies;
@@ -80,6 +82,8 @@ class FeatureConfig:
             raise ValueError("features.doc_memory_key = 'segment' needs lang = 'zh' (jieba's segmentation)")
         if self.lexicon_dim < 0:
             raise ValueError("features.lexicon_dim must be 0 (off) or positive")
+        if self.pos_dim < 0:
+            raise ValueError("features.pos_dim must be 0 (off) or positive")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
             raise ValueError("features.word_dim must be 50 with pretrained = 'glove-6b-50d'")
 
@@ -240,9 +244,10 @@ class Config:
             f = self.features
             if self.model.num_layers != 1:
                 raise ValueError("train.lm_weight needs model.num_layers = 1 (set train.lm_weight=0 for more layers)")
-            if f.bigram_dim or f.softword_dim or f.lexicon or f.lexicon_dim:
+            if f.bigram_dim or f.softword_dim or f.pos_dim or f.lexicon or f.lexicon_dim:
                 raise ValueError(
-                    "train.lm_weight cannot be used with bigram, softword or lexicon features (set train.lm_weight=0)"
+                    "train.lm_weight cannot be used with bigram, softword, pos or lexicon features"
+                    " (set train.lm_weight=0)"
                 )
 
     def to_dict(self) -> dict[str, Any]:

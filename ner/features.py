@@ -65,6 +65,7 @@ class Encoded:
     chars: list[tuple[int, ...]] | None = None
     bigrams: list[int] | None = None
     softword: list[int] | None = None
+    pos: list[int] | None = None
     lexicon: list[list[int]] | None = None
     # features.lexicon_dim: per token, (position set, lexicon word id, weight) of each dictionary word covering it
     lexicon_words: list[list[tuple[int, int, float]]] | None = None
@@ -82,6 +83,7 @@ class Batch:
     char_index: torch.Tensor | None = None  # (B, T) long: each token's row in ``chars`` (0 for padding)
     bigrams: torch.Tensor | None = None  # (B, T) long
     softword: torch.Tensor | None = None  # (B, T) long
+    pos: torch.Tensor | None = None  # (B, T) long
     lexicon: torch.Tensor | None = None  # (B, T, LEXICON_SIZE) float
     # features.lexicon_dim, N matched (word, position set) pairs in all: each one's word id, its bag
     # (b * T + t) * len(LEXICON_POSITIONS) + position set, and its weight in that bag's mean
@@ -134,7 +136,9 @@ class Featurizer:
         self.lexicon_words = lexicon_words
         self._segment_keys = bool(config.doc_memory) and config.doc_memory_key == "segment"
         self._unknown_lexicon = [lexicon_words[w] for w in UNKNOWN_WORDS] if lexicon_words else []
-        needs_jieba = config.softword_dim or config.lexicon or config.lexicon_dim or self._segment_keys
+        needs_jieba = (
+            config.softword_dim or config.pos_dim or config.lexicon or config.lexicon_dim or self._segment_keys
+        )
         self._jieba = (jieba or JiebaFeatures()) if needs_jieba else None
         # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
         self._token_features = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._features_of)
@@ -195,6 +199,9 @@ class Featurizer:
             if cfg.softword_dim:
                 per_char = self._jieba.softword(text, words)
                 enc.softword = [per_char[i] for i in starts]
+            if cfg.pos_dim:
+                per_char_pos = self._jieba.pos_tags(text)
+                enc.pos = [per_char_pos[i] for i in starts]
             if self._segment_keys:
                 keys = segment_keys(words)
                 enc.keys = [keys[i] for i in starts]
@@ -239,7 +246,7 @@ class Featurizer:
         t = max(len(e.words) for e in items)
         mask = _padded([[1] * len(e.words) for e in items], t, torch.bool)
         batch = Batch(words=_padded([e.words for e in items], t), mask=mask)
-        for name in ("casing", "bigrams", "softword"):
+        for name in ("casing", "bigrams", "softword", "pos"):
             if getattr(items[0], name) is not None:
                 setattr(batch, name, _padded([getattr(e, name) for e in items], t))
         if items[0].chars is not None:

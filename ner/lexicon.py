@@ -6,6 +6,9 @@
   In the spirit of SoftLexicon (Ma et al., 2020), with jieba's own dictionary as the lexicon.
 * ``matches``: the dictionary words themselves, for SoftLexicon's word embeddings (``features.lexicon_dim``).
 * ``segment_keys``: each character's segmented word and place in it, for the document memory's groups.
+* ``pos_tags``: each character's part of speech in jieba's tagged segmentation (``jieba.posseg``): the
+  dictionary's tag for a dictionary word, the tag jieba's HMM guesses for a word it finds outside it (often a
+  name it has never seen), the two kept apart.
 """
 
 from __future__ import annotations
@@ -20,6 +23,15 @@ NAME_GROUPS = LEXICON_GROUPS[:-1]  # the groups that are names: person, place, o
 LEXICON_POSITIONS = ("B", "M", "E")
 LEXICON_SIZE = len(LEXICON_GROUPS) * len(LEXICON_POSITIONS)
 MAX_WORD_LEN = 8
+# jieba 0.42's part-of-speech tags: those its dictionary and its HMM (jieba.posseg) give, and "eng" for Latin
+# letters; any other tag reads as "x". Fixed here so that a checkpoint's feature ids never depend on the jieba
+# installed beside it.
+POS_TAGS = (
+    "a ad ag an b bg c d df dg e eng f g h i in j jn k l ln m mg mq n ng nr nrfg nrt ns nt nz o p q qe qg r rg rr "
+    "rz s t tg u ud ug uj ul uv uz v vd vg vi vn vq x y yg z zg"
+).split()
+POS_IDS = {tag: 1 + 2 * i for i, tag in enumerate(POS_TAGS)}  # the tag of a dictionary word; + 1: a word outside it
+POS_SIZE = 1 + 2 * len(POS_TAGS)  # id 0 is padding
 
 
 class Match(NamedTuple):
@@ -56,6 +68,7 @@ class JiebaFeatures:
                     freq = int(parts[1]) if parts[1].isdigit() else 1
                     words[parts[0]] = (_group(parts[2] if len(parts) > 2 else ""), max(freq, 1))
         self._words = words
+        self._tagger = None  # jieba.posseg's tagger, made on first use
 
     def words_of(self, group: int) -> list[str]:
         """The dictionary words of 2 to ``MAX_WORD_LEN`` characters in ``group`` (an index into
@@ -81,6 +94,22 @@ class JiebaFeatures:
                 ids.append(4)
             else:
                 ids.extend([1] + [2] * (n - 2) + [3])
+        return ids
+
+    def pos_tags(self, text: str) -> list[int]:
+        """Per character of ``text``: the id (see ``POS_IDS``) of the part of speech of the word jieba's
+        tagged segmentation puts it in, one id for a word of jieba's dictionary with that tag and another for
+        a word its HMM found outside the dictionary."""
+        if self._tagger is None:
+            import jieba.posseg
+
+            self._tagger = jieba.posseg.POSTokenizer(self._tokenizer)
+        freq = self._tokenizer.FREQ
+        ids: list[int] = []
+        for pair in self._tagger.cut(text, HMM=True):
+            word, tag = pair.word, pair.flag
+            known = freq.get(word, 0) > 0 or len(word) == 1
+            ids.extend([POS_IDS.get(tag, POS_IDS["x"]) + (0 if known else 1)] * len(word))
         return ids
 
     def matches(self, text: str) -> Iterator[Match]:

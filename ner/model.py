@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ner.config import FeatureConfig, ModelConfig
 from ner.crf import ConstrainedCRF, Posteriors
 from ner.features import CASINGS, Batch, Featurizer
-from ner.lexicon import LEXICON_POSITIONS, LEXICON_SIZE, SOFTWORD_TAGS
+from ner.lexicon import LEXICON_POSITIONS, LEXICON_SIZE, POS_SIZE, SOFTWORD_TAGS
 from ner.tags import allowed_transitions
 
 
@@ -286,6 +286,8 @@ class BiLstmCrf(nn.Module):
             nn.Embedding(len(SOFTWORD_TAGS), features.softword_dim, padding_idx=0) if features.softword_dim else None
         )
         dim += features.softword_dim
+        self.pos_embed = nn.Embedding(POS_SIZE, features.pos_dim, padding_idx=0) if features.pos_dim else None
+        dim += features.pos_dim
         dim += LEXICON_SIZE if features.lexicon else 0
         self.lexicon_embed = (
             nn.Embedding(num_lexicon_words, features.lexicon_dim, padding_idx=0) if features.lexicon_dim else None
@@ -382,6 +384,8 @@ class BiLstmCrf(nn.Module):
             parts.append(self.bigram_embed(batch.bigrams))
         if self.softword_embed is not None:
             parts.append(self.softword_embed(batch.softword))
+        if self.pos_embed is not None:
+            parts.append(self.pos_embed(batch.pos))
         if self.features.lexicon:
             parts.append(batch.lexicon)
         if self.lexicon_embed is not None:

@@ -1,0 +1,95 @@
+"""Parts of speech from jieba.posseg as a Chinese feature (features.pos_dim)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ner import checkpoint
+from ner.config import load_config
+from ner.features import Featurizer
+from ner.lexicon import POS_IDS, POS_SIZE, POS_TAGS, JiebaFeatures
+from ner.model import BiLstmCrf
+from ner.pipeline import Tagger
+from ner.tags import bioes_labels
+
+from .conftest import TINY, ZH_TRAIN, _train
+
+
+@pytest.fixture(scope="module")
+def jieba() -> JiebaFeatures:
+    return JiebaFeatures()
+
+
+def _tags(jieba: JiebaFeatures, text: str) -> list[tuple[str, bool]]:
+    """Per character: (tag, whether its word is in jieba's dictionary)."""
+    ids = jieba.pos_tags(text)
+    assert len(ids) == len(text) and all(0 < i < POS_SIZE for i in ids)
+    return [(POS_TAGS[(i - 1) // 2], (i - 1) % 2 == 0) for i in ids]
+
+
+def test_dictionary_words_read_their_dictionary_tag(jieba: JiebaFeatures) -> None:
+    tags = _tags(jieba, "致公党中央在北京开会")
+    assert tags[:3] == [("nt", True)] * 3, "致公党 is an organisation in jieba's dictionary"
+    assert tags[6:8] == [("ns", True)] * 2, "北京 is a place"
+    assert tags[5] == ("p", True), "在, a preposition"
+
+
+def test_a_name_outside_the_dictionary_reads_the_hmms_guess_apart_from_dictionary_names(jieba: JiebaFeatures) -> None:
+    assert jieba.group_of("孔繁琦") is None
+    tags = _tags(jieba, "记者孔繁琦报道")
+    assert tags[2:5] == [("nr", False)] * 3, "the HMM finds 孔繁琦 and calls it a person name"
+    assert POS_IDS["nr"] != POS_IDS["nr"] + 1 == jieba.pos_tags("记者孔繁琦报道")[2]
+
+
+def test_latin_letters_and_digits_have_tags_too(jieba: JiebaFeatures) -> None:
+    tags = _tags(jieba, "ABC公司2024年")
+    assert {t for t, _ in tags[:3]} == {"eng"} and {t for t, _ in tags[5:9]} == {"m"}
+
+
+def test_featurizer_gives_each_token_its_first_characters_tag_and_the_model_embeds_it(jieba: JiebaFeatures) -> None:
+    config = load_config("zh", overrides=[*TINY, "features.pos_dim=5", "features.bigram_min_count=1"])
+    sentences = [list("我爱北京天安门"), list("记者孔繁琦报道")]
+    featurizer = Featurizer.build(config.features, sentences)
+    items = [featurizer.encode(s) for s in sentences]
+    for sentence, item in zip(sentences, items):
+        assert item.pos == jieba.pos_tags("".join(sentence))
+    mixed = featurizer.encode(["ABC", "公", "司"])  # a token of several characters reads its first one's tag
+    assert mixed.pos == [jieba.pos_tags("ABC公司")[i] for i in (0, 3, 4)]
+    batch = featurizer.collate(items[:1] + [featurizer.encode(list("我爱"))])
+    assert batch.pos is not None and batch.pos.shape == (2, 7) and batch.pos[1, 2:].eq(0).all()
+    torch.manual_seed(0)
+    model = BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["PER"])).eval()
+    assert model.pos_embed is not None and model.pos_embed.weight.shape == (POS_SIZE, 5)
+    assert model.represent(batch).shape[-1] == model.lstm.input_size
+    without = load_config("zh", overrides=[*TINY, "features.bigram_min_count=1"])
+    plain = BiLstmCrf.for_featurizer(Featurizer.build(without.features, sentences), without.model, ["O"])
+    assert model.lstm.input_size == plain.lstm.input_size + 5
+
+
+def test_config_rejects_a_negative_size_and_the_lm_objective() -> None:
+    with pytest.raises(ValueError, match="pos_dim"):
+        load_config("zh", overrides=["features.pos_dim=-1"])
+    with pytest.raises(ValueError, match="pos"):
+        load_config(
+            "zh",
+            overrides=[
+                "features.pos_dim=8",
+                "features.bigram_dim=0",
+                "features.softword_dim=0",
+                "features.lexicon=false",
+                "train.lm_weight=0.1",
+            ],
+        )
+
+
+def test_a_trained_model_round_trips_through_its_checkpoint(tmp_path) -> None:
+    extra = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1", "features.pos_dim=6"]
+    result = _train("zh", ZH_TRAIN, tmp_path / "run", extra)
+    model, featurizer, config = checkpoint.load(result.checkpoint)
+    assert config["features"]["pos_dim"] == 6 and model.pos_embed is not None
+    texts = ["我爱北京天安门。", "记者孔繁琦在上海报道。"]
+    assert Tagger.load(result.checkpoint).predict(texts) == Tagger(model, featurizer, config).predict(texts)
+    assert result.dev["f1"] > 0.5, "the tiny fixture is learnt"
+    card = (result.checkpoint / "README.md").read_text()
+    assert "parts of speech" in card
