@@ -62,7 +62,7 @@ def test_featurizer_gives_each_token_its_first_characters_tag_and_the_model_embe
     model = BiLstmCrf.for_featurizer(featurizer, config.model, bioes_labels(["PER"])).eval()
     assert model.pos_embed is not None and model.pos_embed.weight.shape == (POS_SIZE, 5)
     assert model.represent(batch).shape[-1] == model.lstm.input_size
-    without = load_config("zh", overrides=[*TINY, "features.bigram_min_count=1"])
+    without = load_config("zh", overrides=[*TINY, "features.bigram_min_count=1", "features.pos_dim=0"])
     plain = BiLstmCrf.for_featurizer(Featurizer.build(without.features, sentences), without.model, ["O"])
     assert model.lstm.input_size == plain.lstm.input_size + 5
 
