@@ -140,6 +140,8 @@ class Featurizer:
             config.softword_dim or config.pos_dim or config.lexicon or config.lexicon_dim or self._segment_keys
         )
         self._jieba = (jieba or JiebaFeatures()) if needs_jieba else None
+        if config.pos_dim and self._jieba is not None:
+            self._jieba.load_pos_tagger()  # now, not on a served model's first request
         # Per-token features depend on the token string alone; texts repeat tokens, so remember them.
         self._token_features = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._features_of)
 

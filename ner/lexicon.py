@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 SOFTWORD_TAGS = ("<pad>", "B", "M", "E", "S")
 LEXICON_GROUPS = ("nr", "ns", "nt", "other")
@@ -68,7 +68,7 @@ class JiebaFeatures:
                     freq = int(parts[1]) if parts[1].isdigit() else 1
                     words[parts[0]] = (_group(parts[2] if len(parts) > 2 else ""), max(freq, 1))
         self._words = words
-        self._tagger = None  # jieba.posseg's tagger, made on first use
+        self._tagger: Any = None  # jieba.posseg's tagger (load_pos_tagger)
 
     def words_of(self, group: int) -> list[str]:
         """The dictionary words of 2 to ``MAX_WORD_LEN`` characters in ``group`` (an index into
@@ -96,17 +96,21 @@ class JiebaFeatures:
                 ids.extend([1] + [2] * (n - 2) + [3])
         return ids
 
-    def pos_tags(self, text: str) -> list[int]:
-        """Per character of ``text``: the id (see ``POS_IDS``) of the part of speech of the word jieba's
-        tagged segmentation puts it in, one id for a word of jieba's dictionary with that tag and another for
-        a word its HMM found outside the dictionary."""
+    def load_pos_tagger(self) -> Any:
+        """``jieba.posseg``'s tagger over this dictionary, loaded on the first call (about half a second)."""
         if self._tagger is None:
             import jieba.posseg
 
             self._tagger = jieba.posseg.POSTokenizer(self._tokenizer)
+        return self._tagger
+
+    def pos_tags(self, text: str) -> list[int]:
+        """Per character of ``text``: the id (see ``POS_IDS``) of the part of speech of the word jieba's
+        tagged segmentation puts it in, one id for a word of jieba's dictionary with that tag and another for
+        a word its HMM found outside the dictionary."""
         freq = self._tokenizer.FREQ
         ids: list[int] = []
-        for pair in self._tagger.cut(text, HMM=True):
+        for pair in self.load_pos_tagger().cut(text, HMM=True):
             word, tag = pair.word, pair.flag
             known = freq.get(word, 0) > 0 or len(word) == 1
             ids.extend([POS_IDS.get(tag, POS_IDS["x"]) + (0 if known else 1)] * len(word))

@@ -51,6 +51,7 @@ def test_featurizer_gives_each_token_its_first_characters_tag_and_the_model_embe
     config = load_config("zh", overrides=[*TINY, "features.pos_dim=5", "features.bigram_min_count=1"])
     sentences = [list("我爱北京天安门"), list("记者孔繁琦报道")]
     featurizer = Featurizer.build(config.features, sentences)
+    assert featurizer._jieba is not None and featurizer._jieba._tagger is not None, "loaded before the first text"
     items = [featurizer.encode(s) for s in sentences]
     for sentence, item in zip(sentences, items):
         assert item.pos == jieba.pos_tags("".join(sentence))
