@@ -294,7 +294,7 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "bigram_dim": 50,
             "softword_dim": 20,
             # the part of speech jieba.posseg gives each character's word: on 5,000 MSRA sentences +0.39 on dev and
-            # +0.66 on MSRA test (every seed of three), for 1.16-1.28x the tagging time (docs/ACCURACY.md)
+            # +0.66 on MSRA test (every seed of three), for 1.1-1.5x the tagging time (docs/ACCURACY.md)
             "pos_dim": 20,
             "lexicon": True,
         },
