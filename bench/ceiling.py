@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from ner.lexicon import LEXICON_SIZE
 from ner.model import BiLstmCrf
 
 
@@ -40,14 +39,12 @@ def flops_per_token(model: BiLstmCrf, chars_per_token: float) -> FlopCount:
     """Matmul/conv FLOPs per token of one forward pass plus Viterbi and forward-backward."""
     f, cfg = model.features, model.config
     h = cfg.hidden_size
-    d = f.word_dim + f.casing_dim + f.bigram_dim + f.softword_dim + (LEXICON_SIZE if f.lexicon else 0)
+    d = model.lstm.input_size  # every feature the model concatenates, character encoder included
     char = 0.0
     if f.char_encoder == "cnn":
-        d += f.char_hidden
         char = 2 * f.char_dim * 3 * f.char_hidden * chars_per_token  # width-3 convolution per character
     elif f.char_encoder == "lstm":
         half = f.char_hidden // 2
-        d += half * 2
         char = 2 * (2 * 4 * half * (f.char_dim + half)) * chars_per_token
     lstm = 0.0
     for layer in range(cfg.num_layers):
