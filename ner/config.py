@@ -167,6 +167,9 @@ class TrainConfig:
     # labels, whose mean tag-path distribution the model learns besides the gold tags, with this weight; "" is off
     teachers: str = ""
     teacher_weight: float = 0.5
+    # plain text (one paragraph per line) the teachers tag and the student learns from, without gold tags
+    # (ner/unlabelled.py); needs teachers; "" is off
+    unlabelled: str = ""
     # probability that a training mention is replaced, afresh each epoch, by another training mention of its type
     # (ner/augment.py, Dai & Adel 2020); 0 is off
     mention_replace: float = 0.0
@@ -215,6 +218,9 @@ class TrainConfig:
                 "the sentences as written (with teachers, set train.mention_replace=0; Chinese training replaces "
                 "mentions by default)"
             )
+
+        if self.unlabelled and not self.teacher_list:
+            raise ValueError("train.unlabelled needs train.teachers: the teachers tag the unlabelled text")
 
     @property
     def dictionary_groups(self) -> list[str]:

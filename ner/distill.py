@@ -87,9 +87,15 @@ def collate_targets(targets: Sequence[SoftTargets], length: int) -> tuple[torch.
 
 
 def soft_nll(
-    crf: ConstrainedCRF, emissions: torch.Tensor, mask: torch.Tensor, unary: torch.Tensor, pairwise: torch.Tensor
+    crf: ConstrainedCRF,
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    unary: torch.Tensor,
+    pairwise: torch.Tensor,
+    reduction: str = "mean",
 ) -> torch.Tensor:
-    """Mean cross-entropy per sentence of the CRF's path distribution against soft targets.
+    """Cross-entropy of the CRF's path distribution against soft targets: the mean per sentence, or with
+    ``reduction="none"`` each sentence's, (B,).
 
     Args:
         crf: the student's CRF (its pinned transitions: a forbidden pair has target probability 0).
@@ -108,4 +114,5 @@ def soft_nll(
         + unary[:, 0] @ crf.start_transitions
         + (unary[rows, lengths - 1] * crf.end_transitions).sum(dim=1)
     )
-    return (log_z - expected).mean()
+    per_sentence = log_z - expected
+    return per_sentence if reduction == "none" else per_sentence.mean()

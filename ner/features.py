@@ -98,6 +98,8 @@ class Batch:
     # (B, T, K, K); zeros at padding
     soft_unary: torch.Tensor | None = None
     soft_pairwise: torch.Tensor | None = None
+    # with train.unlabelled: (B,) bool, whether each row has gold tags (unlabelled rows learn the teachers alone)
+    gold: torch.Tensor | None = None
 
     @property
     def lengths(self) -> torch.Tensor:

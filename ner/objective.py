@@ -78,7 +78,8 @@ class TrainingObjective(nn.Module):
     """The tagger with what training adds to it: ``loss(batch)`` is the CRF loss, plus ``lm_weight`` times
     the :class:`NeighbourWordLM` loss when there is one. With soft targets in the batch (``train.teachers``),
     the CRF loss is ``1 - teacher_weight`` times that of the gold tags plus ``teacher_weight`` times the
-    cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`)."""
+    cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`); a row without gold tags
+    (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone."""
 
     def __init__(
         self, tagger: BiLstmCrf, lm: NeighbourWordLM | None = None, lm_weight: float = 0.0, teacher_weight: float = 0.0
@@ -107,10 +108,15 @@ class TrainingObjective(nn.Module):
             raise ValueError("loss needs a batch with tags")
         states = self.tagger.encode(batch)
         emissions = self.tagger.emissions(batch, states)
-        loss = self.tagger.crf.nll(emissions, batch.tags, batch.mask)
-        if self.teacher_weight and batch.soft_unary is not None and batch.soft_pairwise is not None:
-            soft = soft_nll(self.tagger.crf, emissions, batch.mask, batch.soft_unary, batch.soft_pairwise)
-            loss = (1.0 - self.teacher_weight) * loss + self.teacher_weight * soft
+        unary, pairwise = batch.soft_unary, batch.soft_pairwise
+        if unary is not None and pairwise is not None and (self.teacher_weight or batch.gold is not None):
+            gold = -self.tagger.crf(emissions, batch.tags, mask=batch.mask, reduction="none")  # (B,)
+            soft = soft_nll(self.tagger.crf, emissions, batch.mask, unary, pairwise, reduction="none")
+            both = (1.0 - self.teacher_weight) * gold + self.teacher_weight * soft
+            # rows without gold tags (train.unlabelled) learn the teachers' distribution alone, at full weight
+            loss = (both if batch.gold is None else torch.where(batch.gold, both, soft)).mean()
+        else:
+            loss = self.tagger.crf.nll(emissions, batch.tags, batch.mask)
         if self.lm is not None:
             loss = loss + self.lm_weight * self.lm(states, batch.words, batch.mask)
         return loss

@@ -44,6 +44,7 @@ from ner.progress import TrainingMonitor
 from ner.stopping import EarlyStopping
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
+from ner.unlabelled import PLACEHOLDER, read_unlabelled
 from ner.word2vec import train_text_vectors
 
 logger = logging.getLogger(__name__)
@@ -250,11 +251,13 @@ def _train_epoch(
     desc: str,
     windows: Sequence[int] | None = None,
     soft: Sequence[SoftTargets] | None = None,
+    gold: Sequence[bool] | None = None,
 ) -> float:
     """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
     the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``averaged`` follows
     ``tagger``'s weights; ``windows``: each example's document-memory window, if the tagger has one;
-    ``soft``: each example's teacher marginals, with ``train.teachers``."""
+    ``soft``: each example's teacher marginals, with ``train.teachers``; ``gold``: whether each example has gold
+    tags (``train.unlabelled``; all of them when ``None``)."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
@@ -263,6 +266,8 @@ def _train_epoch(
         batch = featurizer.collate([examples[i][0] for i in idx], [examples[i][1] for i in idx], owners)
         if soft is not None:
             batch.soft_unary, batch.soft_pairwise = collate_targets([soft[i] for i in idx], batch.mask.shape[1])
+        if gold is not None:
+            batch.gold = torch.tensor([gold[i] for i in idx])
         optimizer.zero_grad()
         loss = model.loss(batch)
         loss.backward()
@@ -357,11 +362,25 @@ def train(
     objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab, t.teacher_weight if teachers else 0.0)
     net = world.wrap(objective, t.seed)  # the objective itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
+    # train.unlabelled: sentences without gold tags, after the labelled ones; the vocabularies stay the labelled data's
+    unlabelled = (
+        read_unlabelled(t.unlabelled, config.features.lang, max(s.doc_id for s in train_sents) + 1)
+        if t.unlabelled
+        else []
+    )
+    examples += [(featurizer.encode(s.tokens), [label_ids[PLACEHOLDER]] * len(s.tokens)) for s in unlabelled]
+    gold = [True] * len(train_sents) + [False] * len(unlabelled)
     soft = None
     if teachers:
         teacher_started = time.perf_counter()
-        soft = teacher_marginals(teachers, train_sents, labels, t.eval_batch_size)
-        logger.info("marginals of %d teacher(s) in %.0f s", len(teachers), time.perf_counter() - teacher_started)
+        soft = teacher_marginals(teachers, train_sents + unlabelled, labels, t.eval_batch_size)
+        logger.info(
+            "marginals of %d teacher(s) over %d labelled and %d unlabelled sentences in %.0f s",
+            len(teachers),
+            len(train_sents),
+            len(unlabelled),
+            time.perf_counter() - teacher_started,
+        )
     optimizer = _optimizer(objective, config)
     # The averaged copy is what gets evaluated and saved; buffers (the CRF masks) are constants.
     averaged = (
@@ -396,6 +415,12 @@ def train(
             "python": platform.python_version(),
         },
     }
+    if unlabelled:
+        extra_base["data"]["unlabelled"] = {
+            "path": t.unlabelled,
+            "sha256": file_sha256(t.unlabelled),
+            "sentences": len(unlabelled),
+        }
     if world.distributed:
         extra_base["distributed"] = {"world_size": world.size, "global_batch_size": t.batch_size * world.size}
     metrics_path = out / "metrics.jsonl"
@@ -407,8 +432,8 @@ def train(
     started = time.perf_counter()
     train_seconds = 0.0
     epoch = 0
-    lengths = [len(s) for s in token_lists]
-    windows = memory_windows([s.doc_id for s in train_sents], config.features.doc_memory)
+    lengths = [len(s) for s in token_lists] + [len(s.tokens) for s in unlabelled]
+    windows = memory_windows([s.doc_id for s in train_sents + unlabelled], config.features.doc_memory)
     replacer = None
     if t.mention_replace:
         replacer = MentionReplacer(
@@ -447,6 +472,7 @@ def train(
             f"epoch {epoch}",  # type: ignore[arg-type]
             window_of,
             soft,
+            gold if unlabelled else None,
         )
         total_loss = world.sum(total_loss)
         if epoch_average is not None and world.is_main:  # only rank 0 evaluates it
@@ -467,7 +493,7 @@ def train(
         improved = stopping.update(epoch, dev["f1"])
         record = {
             "epoch": epoch,
-            "loss": total_loss / len(train_sents),
+            "loss": total_loss / len(examples),
             "dev_precision": dev["precision"],
             "dev_recall": dev["recall"],
             "dev_f1": dev["f1"],
@@ -494,7 +520,8 @@ def train(
             break
         world.broadcast_flag(False)
     if config.model.alone_head and config.features.doc_memory and world.is_main and best_dev:
-        best_dev = _fit_alone_head(out, examples, dev_sents, extra_base, config)
+        # the labelled examples only: the head learns gold tags, not the unlabelled text's placeholders
+        best_dev = _fit_alone_head(out, examples[: len(train_sents)], dev_sents, extra_base, config)
     total = time.perf_counter() - started
     monitor.close(out)  # learning curve and per-type chart next to metrics.jsonl
     return TrainResult(
