@@ -47,8 +47,11 @@ def teacher_marginals(
     if not teachers:
         raise ValueError("distillation needs at least one teacher")
     k = len(labels)
+    scale = 1.0 / len(teachers)
+    # Each teacher's share is added as it comes, the pairs straight in float16 (what training reads): float32
+    # accumulators and their conversion took ~2.7 kB a token, 10 GB for MSRA train with 1.6M characters more.
     unary = [np.zeros((len(s.tokens), k), np.float32) for s in sentences]
-    pairwise = [np.zeros((len(s.tokens), k, k), np.float32) for s in sentences]
+    pairwise = [np.zeros((len(s.tokens), k, k), np.float16) for s in sentences]
     tokens = [s.tokens for s in sentences]
     docs = [s.doc_id for s in sentences]
     for name in teachers:
@@ -66,12 +69,9 @@ def teacher_marginals(
             )
             for row, i in enumerate(idx):
                 n = len(tokens[i])
-                unary[i] += marg[row, :n][:, order]
-                pairwise[i][1:] += pair[row, : n - 1][:, order][:, :, order]
-    scale = 1.0 / len(teachers)
-    return [
-        SoftTargets((u * scale).astype(np.float32), (p * scale).astype(np.float16)) for u, p in zip(unary, pairwise)
-    ]
+                unary[i] += marg[row, :n][:, order] * scale
+                pairwise[i][1:] += (pair[row, : n - 1][:, order][:, :, order] * scale).astype(np.float16)
+    return [SoftTargets(u, p) for u, p in zip(unary, pairwise)]
 
 
 def collate_targets(targets: Sequence[SoftTargets], length: int) -> tuple[torch.Tensor, torch.Tensor]:
