@@ -22,9 +22,14 @@ import numpy as np
 import torch
 
 from ner import checkpoint
-from ner.crf import ConstrainedCRF
+from ner.crf import ConstrainedCRF, Posteriors
+from ner.features import memory_windows
 from ner.pipeline import tag_posteriors
 from ner.types import Sentence
+
+# a teacher with a document memory computes the states of all the sentences it is given before any marginal
+# (ner/pipeline.py): 1.6 kB a token for MSRA's, so the sentences go to it in runs of about this many
+CHUNK_SENTENCES = 4096
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,44 @@ def teacher_marginals(
         if sorted(model.labels) != sorted(labels):
             raise ValueError(f"teacher {name} tags {sorted(model.labels)}; the training data needs {sorted(labels)}")
         order = np.array([model.labels.index(label) for label in labels])  # student tag -> teacher tag
-        for idx, post in tag_posteriors(model, featurizer, tokens, docs, batch_size):
-            marg = post.marginals().numpy()  # (B, T, K)
-            alpha, beta, em = post.alpha.numpy(), post.beta.numpy(), post.emissions.numpy()
-            trans, log_z = post.transitions.numpy(), post.log_z.numpy()
-            # shape: (B, T-1, K, K): P(y_t-1 = i, y_t = j) = exp(alpha_t-1(i) + T(i,j) + e_t(j) + beta_t(j) - log Z)
-            pair = np.exp(
-                alpha[:, :-1, :, None] + trans[None, None] + (em + beta)[:, 1:, None, :] - log_z[:, None, None, None]
-            )
-            for row, i in enumerate(idx):
-                n = len(tokens[i])
-                unary[i] += marg[row, :n][:, order] * scale
-                pairwise[i][1:] += (pair[row, : n - 1][:, order][:, :, order] * scale).astype(np.float16)
+        for chunk in _chunks(docs, featurizer.config.doc_memory):
+            run = tag_posteriors(model, featurizer, [tokens[i] for i in chunk], [docs[i] for i in chunk], batch_size)
+            for run_idx, post in run:
+                _add(post, [chunk[j] for j in run_idx], tokens, order, scale, unary, pairwise)
     return [SoftTargets(u, p) for u, p in zip(unary, pairwise)]
+
+
+def _chunks(docs: Sequence[object], doc_memory: int) -> list[list[int]]:
+    """Sentence indices in runs of whole document-memory windows of about ``size`` sentences: a teacher with a
+    memory holds a run's states at once, and its windows within a run are the same as over all sentences."""
+    size = CHUNK_SENTENCES
+    chunks: list[list[int]] = [[]]
+    for window in memory_windows(docs, doc_memory):
+        if len(chunks[-1]) >= size:
+            chunks.append([])
+        chunks[-1].extend(window)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _add(
+    post: Posteriors,
+    idx: Sequence[int],
+    tokens: Sequence[Sequence[str]],
+    order: np.ndarray,
+    scale: float,
+    unary: list[np.ndarray],
+    pairwise: list[np.ndarray],
+) -> None:
+    """Add ``scale`` times one batch's marginals (rows: sentences ``idx``) to the sentences' sums."""
+    marg = post.marginals().numpy()  # (B, T, K)
+    alpha, beta, em = post.alpha.numpy(), post.beta.numpy(), post.emissions.numpy()
+    trans, log_z = post.transitions.numpy(), post.log_z.numpy()
+    # shape: (B, T-1, K, K): P(y_t-1 = i, y_t = j) = exp(alpha_t-1(i) + T(i,j) + e_t(j) + beta_t(j) - log Z)
+    pair = np.exp(alpha[:, :-1, :, None] + trans[None, None] + (em + beta)[:, 1:, None, :] - log_z[:, None, None, None])
+    for row, i in enumerate(idx):
+        n = len(tokens[i])
+        unary[i] += marg[row, :n][:, order] * scale
+        pairwise[i][1:] += (pair[row, : n - 1][:, order][:, :, order] * scale).astype(np.float16)
 
 
 def collate_targets(targets: Sequence[SoftTargets], length: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ner import checkpoint
+from ner import checkpoint, distill
 from ner.config import load_config
 from ner.conll import read_conll
 from ner.crf import ConstrainedCRF
@@ -112,6 +112,22 @@ def test_teacher_marginals_are_distributions_in_the_students_label_order(teacher
     unary, pairwise = collate_targets(one[:2], 40)
     assert unary.shape == (2, 40, len(labels)) and pairwise.shape == (2, 40, len(labels), len(labels))
     assert not unary[0, len(sentences[0].tokens) :].any()
+
+
+def test_a_memory_teacher_gives_the_same_marginals_in_runs_of_few_sentences(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zh = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1", "features.doc_memory=4"]
+    teacher = _teacher(tmp_path_factory, "zh", ZH_TRAIN, zh)
+    sentences = read_conll(ZH_TRAIN).sentences
+    labels = checkpoint.load(teacher.checkpoint)[0].labels
+    whole = teacher_marginals([str(teacher.checkpoint)], sentences, labels)
+    monkeypatch.setattr(distill, "CHUNK_SENTENCES", 3)  # runs of one window of 4 sentences
+    assert [len(run) for run in distill._chunks([s.doc_id for s in sentences], 4)][:2] == [4, 4]
+    runs = teacher_marginals([str(teacher.checkpoint)], sentences, labels)
+    for a, b in zip(whole, runs):
+        np.testing.assert_allclose(a.unary, b.unary, atol=1e-5)
+        np.testing.assert_allclose(a.pairwise.astype(np.float32), b.pairwise.astype(np.float32), atol=1e-3)
 
 
 def test_a_teacher_must_know_the_students_labels(teacher_en: TrainResult) -> None:
