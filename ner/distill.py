@@ -72,12 +72,11 @@ def teacher_marginals(
 
 
 def _chunks(docs: Sequence[object], doc_memory: int) -> list[list[int]]:
-    """Sentence indices in runs of whole document-memory windows of about ``size`` sentences: a teacher with a
-    memory holds a run's states at once, and its windows within a run are the same as over all sentences."""
-    size = CHUNK_SENTENCES
+    """Sentence indices in runs of whole document-memory windows of about :data:`CHUNK_SENTENCES` sentences: a
+    teacher with a memory holds a run's states at once, and its windows within a run are those over all sentences."""
     chunks: list[list[int]] = [[]]
     for window in memory_windows(docs, doc_memory):
-        if len(chunks[-1]) >= size:
+        if len(chunks[-1]) >= CHUNK_SENTENCES:
             chunks.append([])
         chunks[-1].extend(window)
     return [chunk for chunk in chunks if chunk]
