@@ -205,6 +205,15 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
                 else ""
             )
         )
+    teachers = [name.strip() for name in str(training.get("teachers") or "").split(",") if name.strip()]
+    if teachers:
+        lines.append(
+            f"- distilled: trained on the gold tags (weight {1 - training.get('teacher_weight', 0.5):g}) and on the"
+            f" tag-path distribution of {len(teachers)} trained model(s) ({', '.join(f'`{t}`' for t in teachers)};"
+            f" weight {training.get('teacher_weight', 0.5):g})"
+            + (", and on that distribution alone over the unlabelled text above" if "unlabelled" in data else "")
+            + "; the teachers are not part of the checkpoint"
+        )
     if training.get("average_epochs"):
         lines.append(
             f"- the weights are the mean of the weights at the ends of the last {training['average_epochs']} epochs"

@@ -15,8 +15,10 @@ once, before training, with every teacher's own features and document memory (:f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,6 +71,46 @@ def teacher_marginals(
             for run_idx, post in run:
                 _add(post, [chunk[j] for j in run_idx], tokens, order, scale, unary, pairwise)
     return [SoftTargets(u, p) for u, p in zip(unary, pairwise)]
+
+
+def check_teacher_splits(teachers: Sequence[str], train_sha256: str, dev: dict[str, Any]) -> None:
+    """Refuse teachers that were trained on this run's dev sentences.
+
+    ``dev`` is the run's dev record (``config.json``'s ``data.dev``). When the run holds its dev split out of the
+    training file, a teacher trained on the same file (same sha256) must have held out the same split (fraction,
+    seed, block): otherwise its training sentences include this run's dev sentences, its soft targets carry
+    their gold tags, and dev F1 is inflated. Teachers trained on other files, and runs given a dev file, are not
+    checked (their overlap cannot be read off the records).
+
+    Raises:
+        ValueError: naming the teacher and both splits.
+        CheckpointError: a teacher that cannot be found or read.
+    """
+    if "held_out_from_train" not in dev:
+        return
+    wanted = (dev["held_out_from_train"], dev.get("seed"), dev.get("block", 1))
+    for name in teachers:
+        path = checkpoint.resolve(name)
+        try:
+            data = json.loads((path / checkpoint.CONFIG_FILE).read_text(encoding="utf-8")).get("data", {})
+        except (OSError, ValueError) as e:
+            raise checkpoint.CheckpointError(f"{path}: cannot read {checkpoint.CONFIG_FILE}: {e}") from None
+        if not isinstance(data.get("train"), dict) or data["train"].get("sha256") != train_sha256:
+            continue
+        held = data.get("dev", {})
+        theirs = (held.get("held_out_from_train"), held.get("seed"), held.get("block", 1))
+        if theirs != wanted:
+            split = (
+                f"held out {theirs[0]} (seed {theirs[1]}, block {theirs[2]})"
+                if theirs[0] is not None
+                else "was given a dev file and trained on all of it"
+            )
+            raise ValueError(
+                f"teacher {name} was trained on the same file but {split}, and this run holds out {wanted[0]} "
+                f"(seed {wanted[1]}, block {wanted[2]}): the teacher has seen this run's dev sentences, so dev F1 "
+                "would be inflated. Train with the teachers' train.seed, train.dev_fraction and train.dev_block, "
+                "or give --dev"
+            )
 
 
 def _chunks(docs: Sequence[object], doc_memory: int) -> list[list[int]]:

@@ -34,7 +34,7 @@ from ner.augment import MentionReplacer
 from ner.averaging import EpochAverage
 from ner.config import Config
 from ner.conll import read_conll
-from ner.distill import SoftTargets, collate_targets, teacher_marginals
+from ner.distill import SoftTargets, check_teacher_splits, collate_targets, teacher_marginals
 from ner.distributed import current_world, in_process_group
 from ner.evaluate import evaluate_sentences
 from ner.features import Encoded, Featurizer, bigram_keys, memory_windows, pack_sentences, word_key
@@ -370,8 +370,15 @@ def train(
     )
     examples += [(featurizer.encode(s.tokens), [label_ids[PLACEHOLDER]] * len(s.tokens)) for s in unlabelled]
     gold = [True] * len(train_sents) + [False] * len(unlabelled)
+    train_record = {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": n_train}
+    dev_record = (
+        {"path": str(dev_path), "sha256": file_sha256(dev_path), "sentences": len(dev_sents)}
+        if dev_path is not None
+        else {"held_out_from_train": t.dev_fraction, "seed": t.seed, "block": t.dev_block, "sentences": len(dev_sents)}
+    )
     soft = None
     if teachers:
+        check_teacher_splits(teachers, train_record["sha256"], dev_record)
         teacher_started = time.perf_counter()
         soft = teacher_marginals(teachers, train_sents + unlabelled, labels, t.eval_batch_size)
         logger.info(
@@ -396,19 +403,7 @@ def train(
     extra_base = {
         "command": command,
         "train": {k: v for k, v in config.to_dict()["train"].items()},
-        "data": {
-            "train": {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": n_train},
-            "dev": (
-                {"path": str(dev_path), "sha256": file_sha256(dev_path), "sentences": len(dev_sents)}
-                if dev_path is not None
-                else {
-                    "held_out_from_train": t.dev_fraction,
-                    "seed": t.seed,
-                    "block": t.dev_block,
-                    "sentences": len(dev_sents),
-                }
-            ),
-        },
+        "data": {"train": train_record, "dev": dev_record},
         "versions": {
             "ner": _version("ner-service"),
             "torch": torch.__version__,

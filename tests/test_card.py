@@ -109,6 +109,19 @@ def test_card_names_weight_averaging_and_half_precision_tables_only_when_used(ti
     )
 
 
+def test_card_names_teachers_and_unlabelled_text_only_when_distilled(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert "distilled" not in model_card(config, "tiny")
+    taught = {**config, "train": {**config["train"], "teachers": "zh, runs/b/model", "teacher_weight": 0.5}}
+    card = model_card(taught, "tiny")
+    assert "distribution of 2 trained model(s) (`zh`, `runs/b/model`; weight 0.5)" in card
+    assert "unlabelled" not in card
+    text = {"path": "runs/text.txt", "sha256": "ab" * 32, "sentences": 1200}
+    with_text = model_card({**taught, "data": {**taught["data"], "unlabelled": text}}, "tiny")
+    assert "- unlabelled: `runs/text.txt` (1,200 sentences" in with_text
+    assert "and on that distribution alone over the unlabelled text above" in with_text
+
+
 def test_card_gives_the_lone_sentence_dev_f1_of_a_fitted_alone_head(tiny_en: TrainResult) -> None:
     config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
     assert config["metrics"]["alone_head"]["epochs"], "the English defaults fit one"

@@ -158,6 +158,40 @@ def test_a_chinese_student_with_a_document_memory_teacher(tmp_path_factory: pyte
     assert result.epochs_run == 2
 
 
+def _recorded_teacher(directory, train_sha: str, dev: dict) -> str:
+    """A checkpoint folder holding only the config.json records that the split check reads."""
+    directory.mkdir()
+    data = {"train": {"path": "train.txt", "sha256": train_sha, "sentences": 100}, "dev": dev}
+    (directory / "config.json").write_text(json.dumps({"data": data}), encoding="utf-8")
+    return str(directory)
+
+
+def test_a_teacher_that_held_out_another_dev_split_is_refused(tmp_path) -> None:
+    held = {"held_out_from_train": 0.05, "seed": 1, "block": 1, "sentences": 5}
+    same = _recorded_teacher(tmp_path / "same", "aa", held)
+    old = _recorded_teacher(tmp_path / "old", "aa", {"held_out_from_train": 0.05, "seed": 1, "sentences": 5})
+    other_file = _recorded_teacher(tmp_path / "other-file", "bb", {**held, "seed": 2})
+    distill.check_teacher_splits([same, old, other_file], "aa", held)  # no block recorded: block 1
+    seed_2 = _recorded_teacher(tmp_path / "seed-2", "aa", {**held, "seed": 2})
+    with pytest.raises(ValueError, match=r"teacher .*seed-2 .*held out 0.05 \(seed 2, block 1\).*\(seed 1, block 1\)"):
+        distill.check_teacher_splits([same, seed_2], "aa", held)
+    whole = _recorded_teacher(tmp_path / "whole", "aa", {"path": "dev.txt", "sha256": "cc", "sentences": 5})
+    with pytest.raises(ValueError, match="was given a dev file and trained on all of it"):
+        distill.check_teacher_splits([whole], "aa", held)
+    # a run given its own dev file: what the teachers saw of it cannot be read off the records
+    distill.check_teacher_splits([seed_2, whole], "aa", {"path": "dev.txt", "sha256": "cc", "sentences": 5})
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
+        distill.check_teacher_splits([str(tmp_path / "missing")], "aa", held)
+
+
+def test_training_refuses_such_a_teacher_before_writing_anything(teacher_en: TrainResult, tmp_path) -> None:
+    """teacher_en was given a dev file (the training file itself): a student holding dev out of that file is refused."""
+    overrides = [*TINY, "features.casing_dim=4", f"train.teachers={teacher_en.checkpoint}"]
+    with pytest.raises(ValueError, match="has seen this run's dev sentences"):
+        train(load_config("en", overrides=overrides), EN_TRAIN, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_teacher_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="teacher_weight"):
         load_config("en", overrides=["train.teacher_weight=1.5"])
