@@ -362,12 +362,14 @@ def train(
     objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab, t.teacher_weight if teachers else 0.0)
     net = world.wrap(objective, t.seed)  # the objective itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
-    # train.unlabelled: sentences without gold tags, after the labelled ones; the vocabularies stay the labelled data's
-    unlabelled = (
+    # train.unlabelled: sentences without gold tags, after the labelled ones; the vocabularies stay the labelled data's.
+    # Packed for document context as the labelled ones are (each line is a document of its own).
+    unlabelled_sents = (
         read_unlabelled(t.unlabelled, config.features.lang, max(s.doc_id for s in train_sents) + 1)
         if t.unlabelled
         else []
     )
+    unlabelled = pack_sentences(unlabelled_sents, config.features.context_tokens)
     examples += [(featurizer.encode(s.tokens), [label_ids[PLACEHOLDER]] * len(s.tokens)) for s in unlabelled]
     gold = [True] * len(train_sents) + [False] * len(unlabelled)
     train_record = {"path": str(train_path), "sha256": file_sha256(train_path), "sentences": n_train}
@@ -382,7 +384,7 @@ def train(
         teacher_started = time.perf_counter()
         soft = teacher_marginals(teachers, train_sents + unlabelled, labels, t.eval_batch_size)
         logger.info(
-            "marginals of %d teacher(s) over %d labelled and %d unlabelled sentences in %.0f s",
+            "marginals of %d teacher(s) over %d labelled and %d unlabelled sequences in %.0f s",
             len(teachers),
             len(train_sents),
             len(unlabelled),
@@ -414,7 +416,7 @@ def train(
         extra_base["data"]["unlabelled"] = {
             "path": t.unlabelled,
             "sha256": file_sha256(t.unlabelled),
-            "sentences": len(unlabelled),
+            "sentences": len(unlabelled_sents),
         }
     if world.distributed:
         extra_base["distributed"] = {"world_size": world.size, "global_batch_size": t.batch_size * world.size}

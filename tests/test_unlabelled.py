@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
@@ -87,6 +88,21 @@ def test_a_student_learns_from_unlabelled_text_what_its_teacher_knows(tiny_en: T
     stored = json.loads((taught.checkpoint / "config.json").read_text())
     assert stored["train"]["unlabelled"] == str(text)
     assert stored["data"]["unlabelled"]["sentences"] == 14
+
+
+def test_unlabelled_text_is_packed_for_document_context_as_the_labelled_data(
+    tiny_en: TrainResult, tmp_path, caplog
+) -> None:
+    """With features.context_tokens, a line's sentences are joined into sequences as a labelled document's are."""
+    sentences = read_conll(EN_TRAIN).sentences
+    text = tmp_path / "text.txt"
+    text.write_text(" ".join(" ".join(s.tokens) for s in sentences[:8]) + "\n", encoding="utf-8")
+    overrides = [*TINY, "features.casing_dim=4", "train.epochs=1", f"train.teachers={tiny_en.checkpoint}"]
+    config = load_config("en", overrides=[*overrides, f"train.unlabelled={text}", "features.context_tokens=400"])
+    with caplog.at_level(logging.INFO, logger="ner.train"):
+        result = train(config, EN_TRAIN, tmp_path / "packed", dev_path=EN_TRAIN, progress=False)
+    assert "and 1 unlabelled sequences" in caplog.text
+    assert json.loads((result.checkpoint / "config.json").read_text())["data"]["unlabelled"]["sentences"] >= 8
 
 
 def test_the_script_keeps_the_text_and_drops_what_an_excluded_file_shares(tmp_path, capsys) -> None:
