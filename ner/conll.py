@@ -176,3 +176,14 @@ def read_conll(path: str | Path, scheme: Scheme | None = None) -> Corpus:
 def format_conll(tokens: Sequence[str], tags: Sequence[str]) -> str:
     """One sentence in two-column format, followed by a blank line."""
     return "".join(f"{tok} {tag}\n" for tok, tag in zip(tokens, tags)) + "\n"
+
+
+def write_conll(path: str | Path, sentences: Sequence[Sentence]) -> None:
+    """Write ``sentences`` to ``path`` in two-column format, blank lines between them, as :func:`read_conll`
+    reads them back (the same tokens, tags and documents: a ``-DOCSTART-`` line where the document changes)."""
+    parts = []
+    for i, sentence in enumerate(sentences):
+        if i and sentence.doc_id != sentences[i - 1].doc_id:
+            parts.append(f"{DOCSTART} O\n\n")
+        parts.append(format_conll(sentence.tokens, sentence.tags))
+    Path(path).write_text("".join(parts)[:-1], encoding="utf-8")

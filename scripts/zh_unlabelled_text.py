@@ -31,7 +31,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ner.conll import read_conll
+from ner.conll import read_conll, write_conll
 from ner.types import Sentence
 
 # Full-width digits and Latin letters to ASCII; full-width punctuation is what MSRA (and the service's users) write.
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             parts["shared" if shared else "apart"].append(sentence)
         for name, sentences in parts.items():
             path = Path(f"{args.split}.{name}.txt")
-            path.write_text(
-                "\n".join("".join(f"{tok} {tag}\n" for tok, tag in zip(s.tokens, s.tags)) for s in sentences),
-                encoding="utf-8",
-            )
+            write_conll(path, sentences)
             summary[f"{name}_sentences"] = len(sentences)
             summary[f"{name}_out"] = str(path)
     print(json.dumps(summary))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner.conll import DataFormatError, format_conll, parse_lines, read_conll
+from ner.conll import DataFormatError, format_conll, parse_lines, read_conll, write_conll
 from ner.types import Sentence
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -175,6 +175,17 @@ def test_format_conll_reads_back() -> None:
     assert text == "Anna B-PER\nSmith E-PER\nleft O\n\n"
     corpus = parse_lines(text.splitlines(keepends=True))
     assert corpus.sentences == [Sentence(("Anna", "Smith", "left"), ("B-PER", "E-PER", "O"), 0, 1)]
+
+
+def test_write_conll_reads_back_with_its_documents(tmp_path) -> None:
+    sentences = read_conll(FIXTURES / "en_train.txt").sentences
+    assert len({s.doc_id for s in sentences}) > 1
+    path = tmp_path / "out.txt"
+    write_conll(path, sentences)
+    again = read_conll(path).sentences
+    assert [(s.tokens, s.tags) for s in again] == [(s.tokens, s.tags) for s in sentences]
+    starts = [i for i in range(1, len(sentences)) if sentences[i].doc_id != sentences[i - 1].doc_id]
+    assert [i for i in range(1, len(again)) if again[i].doc_id != again[i - 1].doc_id] == starts
 
 
 # --- slips -----------------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ import pytest
 
 from ner.card import model_card
 from ner.config import TrainConfig
+from ner.conll import read_conll
 from ner.train import TrainResult, split_dev
 from ner.types import Sentence
+
+from .conftest import ZH_TRAIN, load_script
 
 
 def _sentences(n: int) -> list[Sentence]:
@@ -66,3 +69,13 @@ def test_card_says_how_dev_was_held_out(tiny_en: TrainResult) -> None:
     assert "5% of the training file held out, in runs of 100 consecutive sentences (seed 1" in model_card(config)
     config["data"]["dev"] = {**held_out, "block": 1}
     assert "5% of the training file held out (seed 1, 2,532 sentences)" in model_card(config)
+
+
+def test_the_split_script_writes_the_split_ner_train_holds_out(tmp_path, capsys) -> None:
+    load_script("split_dev").main([str(ZH_TRAIN), "--out", str(tmp_path / "s"), "--seed", "3", "--fraction", "0.3"])
+    summary = json.loads(capsys.readouterr().out)
+    train, dev = split_dev(read_conll(ZH_TRAIN).sentences, 0.3, 3)
+    for name, expected in (("train", train), ("dev", dev)):
+        written = read_conll(tmp_path / f"s.{name}.txt").sentences
+        assert [(s.tokens, s.tags) for s in written] == [(s.tokens, s.tags) for s in expected]
+        assert summary[name]["sentences"] == len(expected) > 0
