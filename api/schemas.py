@@ -39,8 +39,8 @@ _EN_ENTITIES = [
     {"text": "Reuters", "label": "ORG", "start": 60, "end": 67, "score": 0.9985},
 ]
 _ZH_ENTITIES = [
-    {"text": "张三", "label": "PER", "start": 0, "end": 2, "score": 0.9968},
-    {"text": "北京大学", "label": "ORG", "start": 3, "end": 7, "score": 0.9992},
+    {"text": "张三", "label": "PER", "start": 0, "end": 2, "score": 0.9763},
+    {"text": "北京大学", "label": "ORG", "start": 3, "end": 7, "score": 0.9872},
 ]
 _BATCH_RESULTS = [
     {

@@ -209,7 +209,8 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     if teachers:
         lines.append(
             f"- distilled: trained on the gold tags (weight {1 - training.get('teacher_weight', 0.5):g}) and on the"
-            f" tag-path distribution of {len(teachers)} trained model(s) ({', '.join(f'`{t}`' for t in teachers)};"
+            f" tag-path distribution of {len(teachers)} trained model(s) (named as when this one was trained:"
+            f" {', '.join(f'`{t}`' for t in teachers)};"
             f" weight {training.get('teacher_weight', 0.5):g})"
             + (", and on that distribution alone over the unlabelled text above" if "unlabelled" in data else "")
             + "; the teachers are not part of the checkpoint"

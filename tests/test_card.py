@@ -114,7 +114,7 @@ def test_card_names_teachers_and_unlabelled_text_only_when_distilled(tiny_en: Tr
     assert "distilled" not in model_card(config, "tiny")
     taught = {**config, "train": {**config["train"], "teachers": "zh, runs/b/model", "teacher_weight": 0.5}}
     card = model_card(taught, "tiny")
-    assert "distribution of 2 trained model(s) (`zh`, `runs/b/model`; weight 0.5)" in card
+    assert "2 trained model(s) (named as when this one was trained: `zh`, `runs/b/model`; weight 0.5)" in card
     assert "unlabelled" not in card
     text = {"path": "runs/text.txt", "sha256": "ab" * 32, "sentences": 1200}
     with_text = model_card({**taught, "data": {**taught["data"], "unlabelled": text}}, "tiny")
