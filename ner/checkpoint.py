@@ -183,6 +183,22 @@ def resolve(name_or_path: str | Path) -> Path:
     )
 
 
+def read_config(name_or_path: str | Path) -> dict[str, Any]:
+    """The ``config.json`` of a checkpoint, found as :func:`load` finds it, without building the model.
+
+    Raises:
+        CheckpointError: nothing loadable there, or a config that is not a readable JSON object.
+    """
+    path = resolve(name_or_path)
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
+        raise CheckpointError(f"{path}: cannot read {CONFIG_FILE}: {e}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: {CONFIG_FILE} must hold a JSON object")
+    return config
+
+
 def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any]]:
     """Rebuild a model and its featurizer from a checkpoint; also return the whole config dict.
 

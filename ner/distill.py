@@ -15,7 +15,6 @@ once, before training, with every teacher's own features and document memory (:f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,11 +89,7 @@ def check_teacher_splits(teachers: Sequence[str], train_sha256: str, dev: dict[s
         return
     wanted = (dev["held_out_from_train"], dev.get("seed"), dev.get("block", 1))
     for name in teachers:
-        path = checkpoint.resolve(name)
-        try:
-            data = json.loads((path / checkpoint.CONFIG_FILE).read_text(encoding="utf-8")).get("data", {})
-        except (OSError, ValueError) as e:
-            raise checkpoint.CheckpointError(f"{path}: cannot read {checkpoint.CONFIG_FILE}: {e}") from None
+        data = checkpoint.read_config(name).get("data", {})
         if not isinstance(data.get("train"), dict) or data["train"].get("sha256") != train_sha256:
             continue
         held = data.get("dev", {})

@@ -8,11 +8,10 @@ Only README.md is written; the weights, vocabulary and config (and so the checkp
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ner.card import model_card
-from ner.checkpoint import CARD_FILE, CONFIG_FILE
+from ner.checkpoint import CARD_FILE, read_config
 
 
 def main() -> None:
@@ -20,7 +19,7 @@ def main() -> None:
     parser.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint directories")
     args = parser.parse_args()
     for path in args.checkpoints:
-        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = read_config(path)
         (path / CARD_FILE).write_text(model_card(config, path.name), encoding="utf-8")
         print(path / CARD_FILE)
 

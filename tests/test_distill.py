@@ -182,6 +182,10 @@ def test_a_teacher_that_held_out_another_dev_split_is_refused(tmp_path) -> None:
     distill.check_teacher_splits([seed_2, whole], "aa", {"path": "dev.txt", "sha256": "cc", "sentences": 5})
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
         distill.check_teacher_splits([str(tmp_path / "missing")], "aa", held)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(checkpoint.CheckpointError, match="broken: cannot read config.json"):
+        distill.check_teacher_splits([str(tmp_path / "broken")], "aa", held)
 
 
 def test_training_refuses_such_a_teacher_before_writing_anything(teacher_en: TrainResult, tmp_path) -> None:
