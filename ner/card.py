@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ner.config import CHAR_ENCODER_NAMES
+from ner.config import CHAR_ENCODER_NAMES, comma_list
 
 _LANGUAGES = {"en": "English", "zh": "Chinese"}
 _EXAMPLES = {"en": "Angela Merkel visited Paris.", "zh": "张三在北京大学工作。"}
@@ -205,7 +205,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
                 else ""
             )
         )
-    teachers = [name.strip() for name in str(training.get("teachers") or "").split(",") if name.strip()]
+    teachers = comma_list(str(training.get("teachers") or ""))
     if teachers:
         lines.append(
             f"- distilled: trained on the gold tags (weight {1 - training.get('teacher_weight', 0.5):g}) and on the"

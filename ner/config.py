@@ -225,12 +225,17 @@ class TrainConfig:
     @property
     def dictionary_groups(self) -> list[str]:
         """``mention_dictionary_groups`` as a list."""
-        return [group.strip() for group in self.mention_dictionary_groups.split(",") if group.strip()]
+        return comma_list(self.mention_dictionary_groups)
 
     @property
     def teacher_list(self) -> list[str]:
         """``teachers`` as a list of checkpoints (empty: no distillation)."""
-        return [name.strip() for name in self.teachers.split(",") if name.strip()]
+        return comma_list(self.teachers)
+
+
+def comma_list(text: str) -> list[str]:
+    """The items of a comma-separated config value, stripped, empty ones dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 @dataclass(frozen=True)
