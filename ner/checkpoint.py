@@ -206,13 +206,13 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
         CheckpointError: missing files, unreadable JSON, unknown format, or weights that do not fit.
     """
     path = resolve(name_or_path)
+    config = read_config(path)
     try:
-        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
         vocab = json.loads((path / VOCAB_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
-        raise CheckpointError(f"{path}: cannot read checkpoint files: {e}") from None
-    if not isinstance(config, dict) or not isinstance(vocab, dict):
-        raise CheckpointError(f"{path}: {CONFIG_FILE} and {VOCAB_FILE} must each hold a JSON object")
+        raise CheckpointError(f"{path}: cannot read {VOCAB_FILE}: {e}") from None
+    if not isinstance(vocab, dict):
+        raise CheckpointError(f"{path}: {VOCAB_FILE} must hold a JSON object")
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}")
     try:
