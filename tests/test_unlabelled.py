@@ -129,3 +129,20 @@ def test_the_script_keeps_the_text_and_drops_what_an_excluded_file_shares(tmp_pa
     source.write_text("张三 李四\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="199801.txt:1: expected word/tag"):
         script.main(["--source", str(source), "--out", str(out)])
+
+
+def test_the_english_script_writes_each_article_once_as_utf8(tmp_path, capsys) -> None:
+    article = b"Rain fell in Sydney today.  More is due.\n"
+    (tmp_path / "lee_background.cor").write_bytes(article + article)
+    (tmp_path / "lee.cor").write_bytes(b"He paid \xa33,000 in London.\n\n")  # Latin-1, as gensim ships it
+    out = tmp_path / "lee.txt"
+    script = load_script("en_unlabelled_text")
+    assert script.main(["--source", str(tmp_path), "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["articles_read"], summary["articles_written"], summary["words"]) == (3, 2, 13)
+    assert out.read_text(encoding="utf-8") == "Rain fell in Sydney today. More is due.\nHe paid £3,000 in London.\n"
+    sentences = read_unlabelled(out, "en")
+    assert [s.tokens[:3] for s in sentences] == [("Rain", "fell", "in"), ("More", "is", "due"), ("He", "paid", "£")]
+    (tmp_path / "lee.cor").unlink()
+    with pytest.raises(SystemExit, match="lee.cor: not found"):
+        script.main(["--source", str(tmp_path), "--out", str(out)])
