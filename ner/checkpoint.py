@@ -189,14 +189,18 @@ def read_config(name_or_path: str | Path) -> dict[str, Any]:
     Raises:
         CheckpointError: nothing loadable there, or a config that is not a readable JSON object.
     """
-    path = resolve(name_or_path)
+    return _read_object(resolve(name_or_path), CONFIG_FILE)
+
+
+def _read_object(path: Path, name: str) -> dict[str, Any]:
+    """The JSON object in the file ``name`` of the checkpoint directory ``path``; CheckpointError naming both."""
     try:
-        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+        value = json.loads((path / name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
-        raise CheckpointError(f"{path}: cannot read {CONFIG_FILE}: {e}") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path}: {CONFIG_FILE} must hold a JSON object")
-    return config
+        raise CheckpointError(f"{path}: cannot read {name}: {e}") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: {name} must hold a JSON object")
+    return value
 
 
 def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any]]:
@@ -206,13 +210,8 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
         CheckpointError: missing files, unreadable JSON, unknown format, or weights that do not fit.
     """
     path = resolve(name_or_path)
-    config = read_config(path)
-    try:
-        vocab = json.loads((path / VOCAB_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
-        raise CheckpointError(f"{path}: cannot read {VOCAB_FILE}: {e}") from None
-    if not isinstance(vocab, dict):
-        raise CheckpointError(f"{path}: {VOCAB_FILE} must hold a JSON object")
+    config = _read_object(path, CONFIG_FILE)
+    vocab = _read_object(path, VOCAB_FILE)
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}")
     try:
