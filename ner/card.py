@@ -52,6 +52,8 @@ def _inputs(features: dict[str, Any]) -> str:
         parts.append("jieba dictionary matches")
     if features.get("lexicon_dim"):
         parts.append("embeddings of the matched dictionary words (SoftLexicon)")
+    if features.get("char_lm"):
+        parts.append("the states of a character language model pretrained on raw text")
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
@@ -150,6 +152,12 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     carried = f", the {features['pretrained_max_words']:,} most frequent words carried" if glove else ""
     lexicon_words = f", lexicon words {features['lexicon_dim']}d" if features.get("lexicon_dim") else ""
     pos = f"parts of speech {features['pos_dim']}d, " if features.get("pos_dim") else ""
+    char_lm = (
+        f", character language model states projected to {features['char_lm_dim']}d (frozen; pretrained by "
+        f"`ner pretrain-lm`, carried in the checkpoint in float16)"
+        if features.get("char_lm")
+        else ""
+    )
     lines += [
         "",
         "## Architecture",
@@ -158,7 +166,7 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, "
         f"{pos}jieba lexicon {features['lexicon']}"
-        f"{lexicon_words}",
+        f"{lexicon_words}{char_lm}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
         f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}"
         f"{swap}; "

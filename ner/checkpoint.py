@@ -22,6 +22,7 @@ import safetensors.torch
 import torch
 
 from ner.card import model_card
+from ner.charlm import CharLMSpec
 from ner.config import FeatureConfig, ModelConfig
 from ner.features import Featurizer
 from ner.model import BiLstmCrf
@@ -75,6 +76,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
             "bigrams": list(featurizer.bigrams.items) if featurizer.bigrams else None,
             "fixed_words": featurizer.fixed_words,
             "lexicon_words": list(featurizer.lexicon_words.items) if featurizer.lexicon_words else None,
+            "char_lm": featurizer.char_lm.to_json() if featurizer.char_lm else None,
         }
         _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode())
         _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False).encode())
@@ -109,8 +111,12 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
 
 def _stored_state(model: BiLstmCrf) -> dict[str, torch.Tensor]:
     """The tensors written to ``model.safetensors``: the state dict, with the embedding tables in float16
-    where ``model.config.embedding_storage`` asks for it (``load`` copies them back into float32)."""
+    where ``model.config.embedding_storage`` asks for it, and the frozen character language model always
+    (training rounds it so: :func:`ner.charlm.lm_weights`); ``load`` copies them back into float32."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    for key in state:
+        if key.startswith("char_lm."):
+            state[key] = state[key].to(torch.float16)
     if model.config.embedding_storage == "float16":
         for name, module in model.named_modules():
             if isinstance(module, torch.nn.Embedding):
@@ -224,6 +230,7 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
             Vocab(vocab["bigrams"]) if vocab.get("bigrams") else None,
             fixed_words=int(vocab.get("fixed_words", 0)),  # absent in checkpoints made before there were any
             lexicon_words=Vocab(vocab["lexicon_words"]) if vocab.get("lexicon_words") else None,
+            char_lm=CharLMSpec.from_json(vocab["char_lm"]) if vocab.get("char_lm") else None,
         )
         model = BiLstmCrf.for_featurizer(featurizer, model_config, config["labels"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: torch refuses a size

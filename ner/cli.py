@@ -145,6 +145,51 @@ def train(
 
 
 @app.command(
+    name="pretrain-lm",
+    epilog=_examples(
+        "ner pretrain-lm --lang zh --labelled train.txt --text news.txt --out lm/zh.safetensors",
+        "ner train --lang zh --train train.txt --out runs/mine --set features.char_lm=lm/zh.safetensors",
+    ),
+)
+def pretrain_lm(
+    out: Annotated[Path, typer.Option("--out", help="The language model file to write (safetensors).")],
+    lang: Annotated[str, typer.Option("--lang", help="en or zh: how tokens are joined into text.")] = "zh",
+    labelled: Annotated[
+        list[Path] | None, typer.Option("--labelled", help="A labelled file whose sentences to read (tags ignored).")
+    ] = None,
+    text: Annotated[
+        list[Path] | None, typer.Option("--text", help="A UTF-8 text file, one paragraph per line.")
+    ] = None,
+    hidden: Annotated[int, typer.Option("--hidden", min=1, help="LSTM size per direction.")] = 192,
+    embed: Annotated[int, typer.Option("--embed", min=1, help="Character embedding size.")] = 64,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 2,
+    minutes: Annotated[float, typer.Option("--minutes", min=0, help="Stop after this long; 0: no limit.")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="Torch threads; 0: torch's default.")] = 0,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+) -> None:
+    """Pretrain a character language model on raw text, for a tagger's features.char_lm (docs/ACCURACY.md).
+
+    Keeps the weights with the lowest loss on 1% of the sentences held out; prints the last epoch's figures.
+    """
+    from ner.pretrain_lm import PretrainConfig, pretrain, read_sentences
+
+    _setup_logging(logging.INFO)
+    if lang not in ("en", "zh"):
+        _fail(f"--lang must be en or zh, got {lang!r}")
+    if not labelled and not text:
+        _fail("give at least one --labelled or --text file")
+    config = PretrainConfig(
+        embed_dim=embed, hidden_size=hidden, epochs=epochs, minutes=minutes, threads=threads, seed=seed
+    )
+    try:
+        sentences = read_sentences(lang, labelled or [], text or [])
+        figures = pretrain(sentences, lang, out, config)
+    except USER_ERRORS as e:
+        _fail(str(e))
+    typer.echo(json.dumps({"out": str(out), **figures}))
+
+
+@app.command(
     epilog=_examples(
         "ner evaluate --model en --data dev.txt                     # per-type table",
         "ner evaluate --model zh --data test_bmes.txt --json        # one JSON object",

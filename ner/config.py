@@ -69,6 +69,11 @@ class FeatureConfig:
     # what joins a token's occurrences in the memory: its word (lookup form), or (zh) the word jieba's
     # segmentation puts it in with its place there (致公党/1), since one Chinese character is too ambiguous
     doc_memory_key: Literal["word", "segment"] = "word"
+    # a character language model pretrained on raw text (a file of `ner pretrain-lm`; read when training, then
+    # carried in the checkpoint): each token reads its frozen forward and backward states (Akbik et al. 2018),
+    # projected to char_lm_dim; "" is off
+    char_lm: str = ""
+    char_lm_dim: int = 64
 
     def __post_init__(self) -> None:
         _check_literals(self)
@@ -82,6 +87,8 @@ class FeatureConfig:
             raise ValueError("features.doc_memory_key = 'segment' needs lang = 'zh' (jieba's segmentation)")
         if self.lexicon_dim < 0:
             raise ValueError("features.lexicon_dim must be 0 (off) or positive")
+        if self.char_lm_dim <= 0:
+            raise ValueError("features.char_lm_dim must be positive")
         if self.pos_dim < 0:
             raise ValueError("features.pos_dim must be 0 (off) or positive")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import torch
 
+from ner.charlm import CharLMSpec, load_char_lm
 from ner.config import FeatureConfig
 from ner.lexicon import (
     LEXICON_POSITIONS,
@@ -70,6 +71,10 @@ class Encoded:
     # features.lexicon_dim: per token, (position set, lexicon word id, weight) of each dictionary word covering it
     lexicon_words: list[list[tuple[int, int, float]]] | None = None
     keys: list[str] | None = None  # the tokens' word lookup keys, for features.doc_memory
+    # features.char_lm: the sentence's character ids for the language model, each token's first and last one's place
+    lm_chars: list[int] | None = None
+    lm_firsts: list[int] | None = None
+    lm_lasts: list[int] | None = None
 
 
 @dataclass
@@ -93,6 +98,11 @@ class Batch:
     # (B, T) long, features.doc_memory: each token's (memory window, word key) group, numbered from 1
     # in the batch (0 for padding); tokens of one group share a memory
     word_groups: torch.Tensor | None = None
+    # features.char_lm: (B, S) long, the sentences' characters as the language model reads them (0 is padding),
+    # and (B, T) long, each token's first and last character's position among them
+    lm_chars: torch.Tensor | None = None
+    lm_firsts: torch.Tensor | None = None
+    lm_lasts: torch.Tensor | None = None
     tags: torch.Tensor | None = None  # (B, T) long
     # train.teachers (ner/distill.py): the teachers' mean P(y_t = k), (B, T, K), and P(y_t-1 = i, y_t = j),
     # (B, T, K, K); zeros at padding
@@ -118,10 +128,12 @@ class Featurizer:
         fixed_words: int = 0,
         lexicon_words: Vocab | None = None,
         jieba: JiebaFeatures | None = None,
+        char_lm: CharLMSpec | None = None,
     ) -> None:
         """``fixed_words``: how many word ids, the last ones, are pretrained words never seen in
         training, whose vectors the model keeps fixed. ``lexicon_words``: the dictionary words with a
-        SoftLexicon embedding (``features.lexicon_dim``). ``jieba``: an already loaded dictionary to use."""
+        SoftLexicon embedding (``features.lexicon_dim``). ``jieba``: an already loaded dictionary to use.
+        ``char_lm``: the pretrained character language model's vocabulary and shape (``features.char_lm``)."""
         if not 0 <= fixed_words < len(words) - 1:
             raise ValueError(f"fixed_words must lie in [0, {len(words) - 1}), got {fixed_words}")
         self.config = config
@@ -135,7 +147,10 @@ class Featurizer:
             raise ValueError("bigram features need a bigram vocabulary")
         if config.lexicon_dim and lexicon_words is None:
             raise ValueError("lexicon word embeddings need a lexicon word vocabulary")
+        if config.char_lm and char_lm is None:
+            raise ValueError("features.char_lm needs the language model's vocabulary")
         self.lexicon_words = lexicon_words
+        self.char_lm = char_lm if config.char_lm else None
         self._segment_keys = bool(config.doc_memory) and config.doc_memory_key == "segment"
         self._unknown_lexicon = [lexicon_words[w] for w in UNKNOWN_WORDS] if lexicon_words else []
         needs_jieba = (
@@ -175,7 +190,17 @@ class Featurizer:
                 counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=UNKNOWN_WORDS
             )
         fixed_words = len(words) - len(trained_words)
-        return cls(config, words, chars, bigrams, fixed_words=fixed_words, lexicon_words=lexicon_words, jieba=jieba)
+        char_lm = load_char_lm(config.char_lm)[0] if config.char_lm else None
+        return cls(
+            config,
+            words,
+            chars,
+            bigrams,
+            fixed_words=fixed_words,
+            lexicon_words=lexicon_words,
+            jieba=jieba,
+            char_lm=char_lm,
+        )
 
     def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """(word id, casing id, character ids) of one token; casing and characters 0/() when unused."""
@@ -196,6 +221,8 @@ class Featurizer:
             enc.chars = [f[2] for f in per_token]
         if self.bigrams is not None:
             enc.bigrams = self.bigrams.lookup(bigram_keys(tokens))
+        if self.char_lm is not None:
+            enc.lm_chars, enc.lm_firsts, enc.lm_lasts = self.char_lm.encode(tokens)
         if self._jieba is not None:
             text = "".join(tokens)
             starts = char_offsets(tokens)
@@ -282,6 +309,10 @@ class Featurizer:
             batch.word_groups = _padded(
                 [[groups.setdefault((w, k), len(groups) + 1) for k in e.keys or ()] for w, e in zip(owners, items)], t
             )
+        if items[0].lm_chars is not None:
+            batch.lm_chars = _padded([e.lm_chars or () for e in items], max(len(e.lm_chars or ()) for e in items))
+            batch.lm_firsts = _padded([e.lm_firsts or () for e in items], t)
+            batch.lm_lasts = _padded([e.lm_lasts or () for e in items], t)
         if tags is not None:
             batch.tags = _padded(tags, t)
         return batch

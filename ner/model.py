@@ -14,10 +14,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ner.charlm import CharLM, CharLMSpec
 from ner.config import FeatureConfig, ModelConfig
 from ner.crf import ConstrainedCRF, Posteriors
 from ner.features import CASINGS, Batch, Featurizer
 from ner.lexicon import LEXICON_POSITIONS, LEXICON_SIZE, POS_SIZE, SOFTWORD_TAGS
+from ner.padding import reverse_index
 from ner.tags import allowed_transitions
 
 
@@ -86,17 +88,6 @@ class CharBiLSTM(nn.Module):
 
 
 CHAR_ENCODERS = {"cnn": CharCNN, "lstm": CharBiLSTM}
-
-
-def reverse_index(mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) positions that reverse each row's real tokens in place and leave its padding where it is.
-
-    ``x.gather(1, idx)`` turns ``[a, b, c, pad]`` into ``[c, b, a, pad]``; applying it twice is the identity.
-    """
-    b, t = mask.shape
-    lengths = mask.sum(dim=1, keepdim=True)
-    pos = torch.arange(t, device=mask.device).expand(b, t)
-    return torch.where(pos < lengths, lengths - 1 - pos, pos)
 
 
 def lstm_packed(lstm: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -250,10 +241,13 @@ class BiLstmCrf(nn.Module):
         num_bigrams: int = 0,
         num_fixed_words: int = 0,
         num_lexicon_words: int = 0,
+        char_lm: CharLMSpec | None = None,
     ) -> None:
         """``num_fixed_words``: how many of the ``num_words`` word ids (the last ones) look up fixed
         pretrained vectors, stored in int8 (:meth:`set_fixed_words`), instead of rows of ``word_embed``.
-        ``num_lexicon_words``: rows of the SoftLexicon word table (``features.lexicon_dim``)."""
+        ``num_lexicon_words``: rows of the SoftLexicon word table (``features.lexicon_dim``).
+        ``char_lm``: the shape of the pretrained character language model (``features.char_lm``), whose
+        weights :meth:`set_char_lm` gives."""
         super().__init__()
         if not 0 <= num_fixed_words < num_words:
             raise ValueError(f"num_fixed_words must lie in [0, {num_words}), got {num_fixed_words}")
@@ -293,6 +287,14 @@ class BiLstmCrf(nn.Module):
             nn.Embedding(num_lexicon_words, features.lexicon_dim, padding_idx=0) if features.lexicon_dim else None
         )
         dim += len(LEXICON_POSITIONS) * features.lexicon_dim
+        self.char_lm: CharLM | None = None
+        self.char_lm_proj: nn.Linear | None = None
+        if features.char_lm:
+            if char_lm is None:
+                raise ValueError("features.char_lm needs the language model's shape")
+            self.char_lm = CharLM.for_spec(char_lm).requires_grad_(False)
+            self.char_lm_proj = nn.Linear(2 * char_lm.hidden_size, features.char_lm_dim)
+            dim += features.char_lm_dim
         self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(
             dim,
@@ -329,7 +331,15 @@ class BiLstmCrf(nn.Module):
             num_bigrams=len(featurizer.bigrams) if featurizer.bigrams else 0,
             num_fixed_words=featurizer.fixed_words,
             num_lexicon_words=len(featurizer.lexicon_words) if featurizer.lexicon_words else 0,
+            char_lm=featurizer.char_lm,
         )
+
+    def set_char_lm(self, weights: dict[str, torch.Tensor]) -> None:
+        """Load the pretrained character language model's weights (:func:`ner.charlm.lm_weights`); they stay frozen."""
+        if self.char_lm is None:
+            raise ValueError("this model has no character language model (features.char_lm)")
+        self.char_lm.load_state_dict(weights, strict=True)
+        self.char_lm.requires_grad_(False)
 
     def set_fixed_words(self, vectors: torch.Tensor) -> None:
         """Store the fixed pretrained vectors, (num_fixed_words, word_dim), as int8 with one scale per row
@@ -390,7 +400,17 @@ class BiLstmCrf(nn.Module):
             parts.append(batch.lexicon)
         if self.lexicon_embed is not None:
             parts.append(self._lexicon_features(batch))
+        if self.char_lm is not None:
+            parts.append(self._char_lm_features(batch))
         return torch.cat(parts, dim=-1)
+
+    def _char_lm_features(self, batch: Batch) -> torch.Tensor:
+        """The projected states of the frozen character language model at each token, (B, T, char_lm_dim)."""
+        assert self.char_lm is not None and self.char_lm_proj is not None
+        assert batch.lm_chars is not None and batch.lm_firsts is not None and batch.lm_lasts is not None
+        with torch.no_grad():
+            states = self.char_lm.token_states(batch.lm_chars, batch.lm_firsts, batch.lm_lasts)
+        return self.char_lm_proj(states)
 
     def _lexicon_features(self, batch: Batch) -> torch.Tensor:
         """SoftLexicon: per token, the weighted sum of its matched words' embeddings in each position

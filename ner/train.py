@@ -32,6 +32,7 @@ from ner import checkpoint
 from ner.alone_head import fit_and_score
 from ner.augment import MentionReplacer
 from ner.averaging import EpochAverage
+from ner.charlm import lm_weights, load_char_lm
 from ner.config import Config
 from ner.conll import read_conll
 from ner.distill import SoftTargets, check_teacher_splits, collate_targets, teacher_marginals
@@ -345,6 +346,8 @@ def train(
     if self_trained and model.bigram_embed is not None and featurizer.bigrams is not None:
         bigram_table = train_text_vectors([bigram_keys(s) for s in token_lists], config.features.bigram_dim, t.seed)
         _init_embeddings(model.bigram_embed, featurizer.bigrams.items, bigram_table, rescale=True)
+    if config.features.char_lm:  # frozen; the featurizer has read its vocabulary from the same file
+        model.set_char_lm(lm_weights(load_char_lm(config.features.char_lm)[1]))
     if t.freeze_pretrained:
         _freeze_pretrained(model, config)
     logger.info(
