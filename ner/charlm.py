@@ -14,6 +14,7 @@ pretraining can go on) and, in the metadata, its :class:`CharLMSpec` as JSON.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from ner.vocab import Vocab
 SEPARATORS = {"en": " ", "zh": ""}
 BOUNDARY = "</s>"  # what the forward model predicts after a sentence's last character (the backward: before its first)
 SPEC_KEY = "char_lm"
+# Language models shipped with the library, named by features.char_lm = "NAME" (the file charlm-NAME.safetensors)
+SHIPPED = Path(__file__).parent / "pretrained"
 
 
 @dataclass(frozen=True)
@@ -122,16 +125,31 @@ def save_char_lm(path: str | Path, spec: CharLMSpec, state: dict[str, torch.Tens
     tmp = path.with_name(f".{path.name}.tmp")
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
     safetensors.torch.save_file(tensors, tmp, metadata={SPEC_KEY: json.dumps(spec.to_json(), ensure_ascii=False)})
+    os.chmod(tmp, 0o644)  # read by other users (a service), whatever the umask
     tmp.replace(path)
     return path
 
 
-def load_char_lm(path: str | Path) -> tuple[CharLMSpec, dict[str, torch.Tensor]]:
-    """The spec and the whole state of a file of :func:`save_char_lm`. Raises ``ValueError`` naming the file
-    when it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such character language model file (features.char_lm)")
+def resolve_char_lm(name_or_path: str | Path) -> Path:
+    """The file of ``features.char_lm``: a path, or the name of a language model shipped with the library
+    (``zh-news``). Raises ``ValueError`` naming both places when neither holds one."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = SHIPPED / f"charlm-{name_or_path}.safetensors"
+    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_file():
+        return shipped
+    names = sorted(p.stem.removeprefix("charlm-") for p in SHIPPED.glob("charlm-*.safetensors"))
+    raise ValueError(
+        f"{path}: no such character language model file, nor a shipped one of that name (features.char_lm; "
+        f"shipped: {', '.join(names) or 'none'})"
+    )
+
+
+def load_char_lm(name_or_path: str | Path) -> tuple[CharLMSpec, dict[str, torch.Tensor]]:
+    """The spec and the whole state of a file of :func:`save_char_lm` (or a shipped name, :func:`resolve_char_lm`).
+    Raises ``ValueError`` naming the file when it is not one."""
+    path = resolve_char_lm(name_or_path)
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
@@ -140,6 +158,13 @@ def load_char_lm(path: str | Path) -> tuple[CharLMSpec, dict[str, torch.Tensor]]
     except (KeyError, TypeError, ValueError, OSError, safetensors.SafetensorError) as e:
         raise ValueError(f"{path}: not a character language model of `ner pretrain-lm` ({e})") from None
     return spec, state
+
+
+def serving_copy(source: str | Path, target: str | Path) -> Path:
+    """Write the language model of ``source`` without its prediction heads, in float16, to ``target``: what a
+    tagger reads (:func:`lm_weights`), a third of the pretraining file's size."""
+    spec, state = load_char_lm(source)
+    return save_char_lm(target, spec, {k: v.to(torch.float16) for k, v in state.items() if k.startswith("lm.")})
 
 
 def lm_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -9,8 +9,19 @@ import pytest
 import torch
 
 from ner import checkpoint
-from ner.charlm import BOUNDARY, CharLM, CharLMSpec, lm_weights, load_char_lm, save_char_lm
+from ner.charlm import (
+    BOUNDARY,
+    SHIPPED,
+    CharLM,
+    CharLMSpec,
+    lm_weights,
+    load_char_lm,
+    resolve_char_lm,
+    save_char_lm,
+    serving_copy,
+)
 from ner.cli import app
+from ner.config import load_config
 from ner.pipeline import Tagger
 from ner.pretrain_lm import LMObjective, PretrainConfig, build_spec, pieces, pretrain, read_sentences
 from ner.train import TrainResult
@@ -113,6 +124,15 @@ def test_tagger_carries_the_frozen_language_model(zh_tagger_run: TrainResult, zh
         zh_lm.with_suffix(".moved").rename(zh_lm)
 
 
+def test_quantized_tagger_reads_the_language_model_too(zh_tagger_run: TrainResult) -> None:
+    quantized = Tagger.load(zh_tagger_run.checkpoint, quantize=True)
+    lm = quantized.model.char_lm
+    assert lm is not None and type(lm.forward_lstm).__module__.startswith("torch.ao.nn.quantized")
+    text = "我爱北京天安门。中国人民银行在北京。"
+    [entities] = quantized.predict([text])
+    assert all(text[e.start : e.end] == e.text for e in entities)
+
+
 def test_language_model_features_change_with_context(zh_tagger_run: TrainResult) -> None:
     model, featurizer, _ = checkpoint.load(zh_tagger_run.checkpoint)
     a = featurizer.collate([featurizer.encode(list("北京大学"))])
@@ -149,3 +169,29 @@ def test_save_is_atomic(tmp_path: Path) -> None:
     state = {f"lm.{k}": v for k, v in CharLM.for_spec(spec).state_dict().items()}
     path = save_char_lm(tmp_path / "x.safetensors", spec, state)
     assert [p.name for p in tmp_path.iterdir()] == ["x.safetensors"] and path.is_file()
+
+
+def test_the_shipped_chinese_language_model_is_the_chinese_default() -> None:
+    assert load_config("zh").features.char_lm == "zh-news"
+    assert load_config("en").features.char_lm == ""
+    path = resolve_char_lm("zh-news")
+    assert path.parent == SHIPPED
+    spec, state = load_char_lm("zh-news")
+    assert spec.separator == "" and BOUNDARY in spec.chars
+    assert set(state) == {f"lm.{k}" for k in CharLM.for_spec(spec).state_dict()}, "no prediction heads shipped"
+    assert all(v.dtype == torch.float16 for v in state.values())
+
+
+def test_an_unknown_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(ValueError, match="shipped: .*zh-news"):
+        resolve_char_lm("klingon")
+
+
+def test_serving_copy_drops_the_heads_and_halves_the_weights(zh_lm: Path, tmp_path: Path) -> None:
+    copy = serving_copy(zh_lm, tmp_path / "copy.safetensors")
+    spec, state = load_char_lm(copy)
+    assert spec.to_json() == load_char_lm(zh_lm)[0].to_json()
+    assert lm_weights(state).keys() == lm_weights(load_char_lm(zh_lm)[1]).keys()
+    for name, value in lm_weights(state).items():
+        assert torch.equal(value, lm_weights(load_char_lm(zh_lm)[1])[name]), "the same weights a tagger reads"
+    assert copy.stat().st_size < zh_lm.stat().st_size
