@@ -146,14 +146,15 @@ def resolve_char_lm(name_or_path: str | Path) -> Path:
     )
 
 
-def load_char_lm(name_or_path: str | Path) -> tuple[CharLMSpec, dict[str, torch.Tensor]]:
-    """The spec and the whole state of a file of :func:`save_char_lm` (or a shipped name, :func:`resolve_char_lm`).
-    Raises ``ValueError`` naming the file when it is not one."""
+def load_char_lm(name_or_path: str | Path, weights: bool = True) -> tuple[CharLMSpec, dict[str, torch.Tensor]]:
+    """The spec and the whole state of a file of :func:`save_char_lm` (or a shipped name, :func:`resolve_char_lm`);
+    with ``weights`` off, the spec and no tensors (no tensor is read). Raises ``ValueError`` naming the file when it
+    is not one."""
     path = resolve_char_lm(name_or_path)
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
+            state = {k: f.get_tensor(k) for k in f.keys()} if weights else {}
         spec = CharLMSpec.from_json(json.loads(metadata[SPEC_KEY]))
     except (KeyError, TypeError, ValueError, OSError, safetensors.SafetensorError) as e:
         raise ValueError(f"{path}: not a character language model of `ner pretrain-lm` ({e})") from None

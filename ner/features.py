@@ -190,7 +190,7 @@ class Featurizer:
                 counts, min_count=config.lexicon_min_count, max_size=config.lexicon_max_size, extra=UNKNOWN_WORDS
             )
         fixed_words = len(words) - len(trained_words)
-        char_lm = load_char_lm(config.char_lm)[0] if config.char_lm else None
+        char_lm = load_char_lm(config.char_lm, weights=False)[0] if config.char_lm else None  # the spec alone
         return cls(
             config,
             words,

@@ -89,6 +89,8 @@ def test_objective_predicts_the_next_and_the_previous_character() -> None:
 def test_pretraining_writes_a_loadable_file(zh_lm: Path) -> None:
     spec, state = load_char_lm(zh_lm)
     assert spec.separator == "" and BOUNDARY in spec.chars and spec.hidden_size == 12
+    alone, nothing = load_char_lm(zh_lm, weights=False)
+    assert alone.to_json() == spec.to_json() and nothing == {}, "the spec without reading a tensor"
     lm = CharLM.for_spec(spec)
     lm.load_state_dict(lm_weights(state))
     assert all(v.dtype == torch.float32 for v in lm_weights(state).values())
