@@ -9,6 +9,7 @@ own for teachers with a document memory.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from ner.tokenize import tokenizer_for
@@ -39,3 +40,14 @@ def read_unlabelled(path: str | Path, lang: str, first_doc: int = 0) -> list[Sen
     if not sentences:
         raise ValueError(f"{path}: no text to distil on (train.unlabelled)")
     return sentences
+
+
+def package_folder(package: str, install: str) -> Path:
+    """Where an installed package keeps its files, found without importing it (scripts read text packages ship).
+
+    Raises ``SystemExit`` with ``install``, the command that installs it, when ``package`` is not installed.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"{package} is not installed: {install}")
+    return Path(next(iter(spec.submodule_search_locations)))

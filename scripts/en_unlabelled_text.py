@@ -16,19 +16,17 @@ with CoNLL-2003 dev beyond stock phrases (``, " he said . " It was``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
+
+from ner.unlabelled import package_folder
 
 SOURCES = ("lee_background.cor", "lee.cor")
 
 
 def gensim_test_data() -> Path:
-    """Where the installed ``gensim`` keeps its test data (without importing it)."""
-    spec = importlib.util.find_spec("gensim")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("gensim is not installed: pip install -e '.[train]'")
-    return Path(next(iter(spec.submodule_search_locations))) / "test" / "test_data"
+    """Where the installed ``gensim`` keeps its test data."""
+    return package_folder("gensim", "pip install -e '.[train]'") / "test" / "test_data"
 
 
 def articles(folder: Path) -> tuple[list[str], int]:

