@@ -1,6 +1,7 @@
 """Ship a pretrained character language model with the library, as ``features.char_lm = "NAME"`` reads it.
 
     python scripts/ship_char_lm.py runs/charlm-zh-h192.safetensors --name zh-news
+    python scripts/ship_char_lm.py runs/charlm-zh-rev-h192.safetensors --name zh-news-reviews
 
 Writes ``ner/pretrained/charlm-NAME.safetensors``: the language model of a file of ``ner pretrain-lm`` without its
 prediction heads, in float16 (what a tagger reads and carries in its checkpoint).

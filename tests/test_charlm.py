@@ -173,12 +173,16 @@ def test_save_is_atomic(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["x.safetensors"] and path.is_file()
 
 
-def test_the_shipped_chinese_language_model_is_the_chinese_default() -> None:
-    assert load_config("zh").features.char_lm == "zh-news"
+def test_a_shipped_chinese_language_model_is_the_chinese_default() -> None:
+    default = load_config("zh").features.char_lm
+    assert default and resolve_char_lm(default).parent == SHIPPED
     assert load_config("en").features.char_lm == ""
-    path = resolve_char_lm("zh-news")
-    assert path.parent == SHIPPED
-    spec, state = load_char_lm("zh-news")
+
+
+@pytest.mark.parametrize("name", ["zh-news", "zh-news-reviews"])
+def test_the_shipped_language_models_are_chinese_without_heads_in_float16(name: str) -> None:
+    assert resolve_char_lm(name) == SHIPPED / f"charlm-{name}.safetensors"
+    spec, state = load_char_lm(name)
     assert spec.separator == "" and BOUNDARY in spec.chars
     assert set(state) == {f"lm.{k}" for k in CharLM.for_spec(spec).state_dict()}, "no prediction heads shipped"
     assert all(v.dtype == torch.float16 for v in state.values())
