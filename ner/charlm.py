@@ -131,8 +131,9 @@ def save_char_lm(path: str | Path, spec: CharLMSpec, state: dict[str, torch.Tens
 
 
 def resolve_char_lm(name_or_path: str | Path) -> Path:
-    """The file of ``features.char_lm``: a path, or the name of a language model shipped with the library
-    (``zh-news``, ``zh-news-reviews``). Raises ``ValueError`` naming both places when neither holds one."""
+    """The file of ``features.char_lm``: a path, or the name of a language model shipped with the library (NAME for
+    ``charlm-NAME.safetensors`` in :data:`SHIPPED`). Raises ``ValueError`` naming both places, and the shipped names,
+    when neither holds one."""
     path = Path(name_or_path)
     if path.is_file():
         return path

@@ -69,8 +69,8 @@ class FeatureConfig:
     # what joins a token's occurrences in the memory: its word (lookup form), or (zh) the word jieba's
     # segmentation puts it in with its place there (致公党/1), since one Chinese character is too ambiguous
     doc_memory_key: Literal["word", "segment"] = "word"
-    # a character language model pretrained on raw text (a file of `ner pretrain-lm`, or the name of one shipped
-    # in ner/pretrained: zh-news, zh-news-reviews; read when training, then carried in the checkpoint): each token
+    # a character language model pretrained on raw text (a file of `ner pretrain-lm`, or NAME for one shipped as
+    # ner/pretrained/charlm-NAME.safetensors; read when training, then carried in the checkpoint): each token
     # reads its frozen forward and backward states (Akbik et al. 2018), projected to char_lm_dim; "" is off
     char_lm: str = ""
     char_lm_dim: int = 64
