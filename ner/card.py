@@ -151,7 +151,8 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
     glove = features["pretrained"] == "glove-6b-50d" and "pretrained_max_words" in features
     carried = f", the {features['pretrained_max_words']:,} most frequent words carried" if glove else ""
     lexicon_words = f", lexicon words {features['lexicon_dim']}d" if features.get("lexicon_dim") else ""
-    pos = f"parts of speech {features['pos_dim']}d, " if features.get("pos_dim") else ""
+    source = "jieba.cut's words" if features.get("pos_source") == "segmentation" else "jieba.posseg"
+    pos = f"parts of speech {features['pos_dim']}d ({source}), " if features.get("pos_dim") else ""
     char_lm = (
         f", character language model states projected to {features['char_lm_dim']}d (frozen; pretrained by "
         f"`ner pretrain-lm`, carried in the checkpoint in float16)"

@@ -226,12 +226,14 @@ class Featurizer:
         if self._jieba is not None:
             text = "".join(tokens)
             starts = char_offsets(tokens)
-            words = self._jieba.cut(text) if cfg.softword_dim or self._segment_keys else []
+            from_segmentation = cfg.pos_dim > 0 and cfg.pos_source == "segmentation"
+            cut = cfg.softword_dim or self._segment_keys or from_segmentation
+            words = self._jieba.cut(text) if cut else []
             if cfg.softword_dim:
                 per_char = self._jieba.softword(text, words)
                 enc.softword = [per_char[i] for i in starts]
             if cfg.pos_dim:
-                per_char_pos = self._jieba.pos_tags(text)
+                per_char_pos = self._jieba.pos_tags(text, words if from_segmentation else None)
                 enc.pos = [per_char_pos[i] for i in starts]
             if self._segment_keys:
                 keys = segment_keys(words)

@@ -6,9 +6,9 @@
   In the spirit of SoftLexicon (Ma et al., 2020), with jieba's own dictionary as the lexicon.
 * ``matches``: the dictionary words themselves, for SoftLexicon's word embeddings (``features.lexicon_dim``).
 * ``segment_keys``: each character's segmented word and place in it, for the document memory's groups.
-* ``pos_tags``: each character's part of speech in jieba's tagged segmentation (``jieba.posseg``): the
-  dictionary's tag for a dictionary word, the tag jieba's HMM guesses for a word it finds outside it (often a
-  name it has never seen), the two kept apart.
+* ``pos_tags``: each character's part of speech in jieba's tagged segmentation (``jieba.posseg``), or in the
+  segmentation softword reads, tagged the same way: the dictionary's tag for a dictionary word, the tag posseg's
+  HMM guesses for a word found outside it (often a name it has never seen), the two kept apart.
 """
 
 from __future__ import annotations
@@ -104,17 +104,35 @@ class JiebaFeatures:
             self._tagger = jieba.posseg.POSTokenizer(self._tokenizer)
         return self._tagger
 
-    def pos_tags(self, text: str) -> list[int]:
-        """Per character of ``text``: the id (see ``POS_IDS``) of the part of speech of the word jieba's
-        tagged segmentation puts it in, one id for a word of jieba's dictionary with that tag and another for
-        a word its HMM found outside the dictionary."""
+    def pos_tags(self, text: str, words: Sequence[str] | None = None) -> list[int]:
+        """Per character of ``text``: the id (see ``POS_IDS``) of the part of speech of the word jieba puts it in,
+        one id for a word of jieba's dictionary with that tag and another for a word its HMM found outside it.
+
+        The words and tags are ``jieba.posseg``'s tagged segmentation, or with ``words`` (:meth:`cut`'s, made for
+        softword: ``features.pos_source = "segmentation"``) those words, each dictionary word with its dictionary
+        tag and each other one tagged by posseg's HMM alone, about a quarter of the time."""
         freq = self._tokenizer.FREQ
+        tagger = self.load_pos_tagger()
+        pairs = ((p.word, p.flag) for p in tagger.cut(text, HMM=True)) if words is None else self._tagged(words)
         ids: list[int] = []
-        for pair in self.load_pos_tagger().cut(text, HMM=True):
-            word, tag = pair.word, pair.flag
+        for word, tag in pairs:
             known = freq.get(word, 0) > 0 or len(word) == 1
             ids.extend([POS_IDS.get(tag, POS_IDS["x"]) + (0 if known else 1)] * len(word))
         return ids
+
+    def _tagged(self, words: Sequence[str]) -> Iterator[tuple[str, str]]:
+        """(word, tag) for segmented ``words``: the dictionary's tag, or posseg's HMM's for a word outside it."""
+        from jieba.posseg import re_eng, re_num  # posseg's own patterns for digits and Latin letters
+
+        freq = self._tokenizer.FREQ
+        tagger = self.load_pos_tagger()
+        for word in words:
+            if freq.get(word, 0) > 0:
+                yield word, tagger.word_tag_tab.get(word, "x")
+            elif len(word) == 1:  # posseg would tag it with its neighbours; alone, by posseg's rules for non-Han text
+                yield word, "m" if re_num.fullmatch(word) else "eng" if re_eng.fullmatch(word) else "x"
+            else:
+                yield from ((p.word, p.flag) for p in tagger.cut(word, HMM=True))
 
     def matches(self, text: str) -> Iterator[Match]:
         """Every dictionary word of 2 to ``MAX_WORD_LEN`` characters in ``text``, overlaps included."""
