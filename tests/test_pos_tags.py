@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -13,7 +15,7 @@ from ner.model import BiLstmCrf
 from ner.pipeline import Tagger
 from ner.tags import bioes_labels
 
-from .conftest import TINY, ZH_TRAIN, _train
+from .conftest import TINY, ZH_TRAIN, _train, load_script
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +136,12 @@ def test_a_trained_model_round_trips_through_its_checkpoint(tmp_path) -> None:
     assert result.dev["f1"] > 0.5, "the tiny fixture is learnt"
     card = (result.checkpoint / "README.md").read_text()
     assert "parts of speech 6d (jieba.cut's words)" in card, "the Chinese default reads them off softword's words"
+
+
+def test_the_sources_script_times_both_and_counts_their_agreement(monkeypatch, capsys) -> None:
+    script = load_script("pos_sources")
+    monkeypatch.setattr("sys.argv", ["pos_sources.py", "--data", str(ZH_TRAIN), "--passes", "1"])
+    script.main()
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["seconds"]) == {"cut", "posseg", "segmentation"} and out["characters"] > 0
+    assert 0.9 < out["same_id"] <= 1.0, "the two sources mostly agree"
