@@ -46,9 +46,7 @@ def main() -> None:
         "posseg": _median_seconds(texts, jieba.pos_tags, args.passes),
         "segmentation": _median_seconds(texts, lambda t: jieba.pos_tags(t, jieba.cut(t)), args.passes),
     }
-    same = sum(
-        a == b for text in texts for a, b in zip(jieba.pos_tags(text), jieba.pos_tags(text, jieba.cut(text)))
-    )
+    same = sum(a == b for text in texts for a, b in zip(jieba.pos_tags(text), jieba.pos_tags(text, jieba.cut(text))))
     print(
         json.dumps(
             {

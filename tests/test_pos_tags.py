@@ -85,7 +85,11 @@ def test_featurizer_gives_each_token_its_first_characters_tag_and_the_model_embe
 
 
 def test_the_segmentation_source_tags_as_posseg_does_where_the_two_segment_alike(jieba: JiebaFeatures) -> None:
-    texts = ["中共中央总书记、国家主席江泽民发表新年讲话", "新华社记者孔繁琦报道：上海浦东开发区今年引进外资30亿美元", "他在ABC公司工作了3年"]
+    texts = [
+        "中共中央总书记、国家主席江泽民发表新年讲话",
+        "新华社记者孔繁琦报道：上海浦东开发区今年引进外资30亿美元",
+        "他在ABC公司工作了3年",
+    ]
     for text in texts:
         posseg = [p.word for p in jieba.load_pos_tagger().cut(text, HMM=True)]
         if posseg == jieba.cut(text):
