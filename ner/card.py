@@ -54,6 +54,8 @@ def _inputs(features: dict[str, Any]) -> str:
         parts.append("embeddings of the matched dictionary words (SoftLexicon)")
     if features.get("char_lm"):
         parts.append("the states of a character language model pretrained on raw text")
+    if features.get("gazetteer"):
+        parts.append(f"gazetteer matches ({features['gazetteer']})")
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
@@ -159,6 +161,11 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         if features.get("char_lm")
         else ""
     )
+    gazetteer = (
+        f", gazetteer `{features['gazetteer']}` (B/I/E/S flags per type, carried in the checkpoint)"
+        if features.get("gazetteer")
+        else ""
+    )
     lines += [
         "",
         "## Architecture",
@@ -167,7 +174,8 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
         f"char encoder {CHAR_ENCODER_NAMES[features['char_encoder']]}, casing {features['casing_dim']}d, "
         f"bigrams {features['bigram_dim']}d, softword {features['softword_dim']}d, "
         f"{pos}jieba lexicon {features['lexicon']}"
-        f"{lexicon_words}{char_lm}",
+        f"{lexicon_words}{char_lm}"
+        f"{gazetteer}",
         f"- BiLSTM {model['num_layers']} layer(s) × {model['hidden_size']} per direction, dropout {model['dropout']}"
         f"{' (locked)' if model.get('locked_dropout') else ''}, word dropout {model['word_dropout']}"
         f"{swap}; "

@@ -25,6 +25,7 @@ from ner.card import model_card
 from ner.charlm import CharLMSpec
 from ner.config import FeatureConfig, ModelConfig
 from ner.features import Featurizer
+from ner.gazetteer import Gazetteer
 from ner.model import BiLstmCrf
 from ner.vocab import Vocab
 
@@ -77,6 +78,7 @@ def save(model: BiLstmCrf, featurizer: Featurizer, path: str | Path, extra: dict
             "fixed_words": featurizer.fixed_words,
             "lexicon_words": list(featurizer.lexicon_words.items) if featurizer.lexicon_words else None,
             "char_lm": featurizer.char_lm.to_json() if featurizer.char_lm else None,
+            "gazetteer": featurizer.gazetteer.to_json() if featurizer.gazetteer else None,
         }
         _write(tmp / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False).encode())
         _write(tmp / VOCAB_FILE, json.dumps(vocab, ensure_ascii=False).encode())
@@ -231,6 +233,7 @@ def load(name_or_path: str | Path) -> tuple[BiLstmCrf, Featurizer, dict[str, Any
             fixed_words=int(vocab.get("fixed_words", 0)),  # absent in checkpoints made before there were any
             lexicon_words=Vocab(vocab["lexicon_words"]) if vocab.get("lexicon_words") else None,
             char_lm=CharLMSpec.from_json(vocab["char_lm"]) if vocab.get("char_lm") else None,
+            gazetteer=Gazetteer.from_json(vocab["gazetteer"]) if vocab.get("gazetteer") else None,
         )
         model = BiLstmCrf.for_featurizer(featurizer, model_config, config["labels"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: torch refuses a size

@@ -80,6 +80,10 @@ class FeatureConfig:
     # reads its frozen forward and backward states (Akbik et al. 2018), projected to char_lm_dim; "" is off
     char_lm: str = ""
     char_lm_dim: int = 64
+    # a gazetteer (a file of TYPE<TAB>phrase lines, or NAME for ner/pretrained/gazetteer-NAME.tsv; read when
+    # training, then carried in the checkpoint): each token gets B/I/E/S flags of the phrases it falls in, per
+    # type, matched without case (ner/gazetteer.py); "" is off
+    gazetteer: str = ""
 
     def __post_init__(self) -> None:
         _check_literals(self)
@@ -264,13 +268,14 @@ class Config:
             raise ValueError("model.pretrained_swap needs features.pretrained: there are no pretrained vectors")
         if self.train.lm_weight:
             # A state must not have seen the word it predicts: a second layer's forward direction reads the
-            # first layer's backward one, and bigram, softword and lexicon features describe the next characters.
+            # first layer's backward one, and bigram, softword, lexicon and gazetteer features describe the next
+            # characters or tokens.
             f = self.features
             if self.model.num_layers != 1:
                 raise ValueError("train.lm_weight needs model.num_layers = 1 (set train.lm_weight=0 for more layers)")
-            if f.bigram_dim or f.softword_dim or f.pos_dim or f.lexicon or f.lexicon_dim:
+            if f.bigram_dim or f.softword_dim or f.pos_dim or f.lexicon or f.lexicon_dim or f.gazetteer:
                 raise ValueError(
-                    "train.lm_weight cannot be used with bigram, softword, pos or lexicon features"
+                    "train.lm_weight cannot be used with bigram, softword, pos, lexicon or gazetteer features"
                     " (set train.lm_weight=0)"
                 )
 

