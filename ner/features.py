@@ -308,11 +308,16 @@ class Featurizer:
             batch.lexicon = lex
         if items[0].gazetteer is not None:
             assert self.gazetteer is not None
-            flags = torch.zeros(len(items), t, self.gazetteer.size)
-            for i, e in enumerate(items):
-                for j, active in enumerate(e.gazetteer or ()):
-                    flags[i, j, active] = 1.0
-            batch.gazetteer = flags
+            size = self.gazetteer.size
+            flags = torch.zeros(len(items) * t * size)
+            on = [
+                (i * t + j) * size + f
+                for i, e in enumerate(items)
+                for j, fs in enumerate(e.gazetteer or ())
+                for f in fs
+            ]
+            flags[on] = 1.0
+            batch.gazetteer = flags.view(len(items), t, size)
         if items[0].lexicon_words is not None:
             sets = len(LEXICON_POSITIONS)
             flat = [

@@ -44,7 +44,8 @@ class Gazetteer:
             raise ValueError(f"a gazetteer has at most {MAX_TYPES} types, got {len(types)}")
         self.types = tuple(types)
         self.phrases = phrases
-        self.longest = max((len(p) for p in phrases), default=1)
+        # every proper prefix of a phrase: a match is looked for at a longer length only while one can follow
+        self._prefixes = {p[:n] for p in phrases for n in range(1, len(p))}
 
     @property
     def size(self) -> int:
@@ -122,12 +123,11 @@ class Gazetteer:
         """Per token, the indices of its active flags (type id × 4 + position in :data:`POSITIONS`)."""
         keys = [t.casefold() for t in tokens]
         found: list[list[int]] = [[] for _ in keys]
-        phrases, n = self.phrases, len(keys)
+        phrases, prefixes, n = self.phrases, self._prefixes, len(keys)
         for start in range(n):
-            for end in range(start + 1, min(n, start + self.longest) + 1):
-                ids = phrases.get(tuple(keys[start:end]))
-                if ids is None:
-                    continue
+            for end in range(start + 1, n + 1):
+                key = tuple(keys[start:end])
+                ids = phrases.get(key, ())
                 for i in ids:
                     base = i * len(POSITIONS)
                     if end - start == 1:
@@ -137,7 +137,9 @@ class Gazetteer:
                     found[end - 1].append(base + 2)
                     for k in range(start + 1, end - 1):
                         found[k].append(base + 1)
-        return [sorted(set(f)) for f in found]
+                if key not in prefixes:
+                    break
+        return [sorted(set(f)) if len(f) > 1 else f for f in found]
 
 
 def resolve_gazetteer(name_or_path: str | Path) -> Path:
