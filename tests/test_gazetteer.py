@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ner import checkpoint
-from ner.config import load_config
 from ner.gazetteer import MAX_PHRASE_TOKENS, SHIPPED, Gazetteer, load_gazetteer, resolve_gazetteer, split_phrase
 from ner.pipeline import Tagger
 
@@ -96,11 +95,6 @@ def test_shipped_english_gazetteer_has_places_and_names_and_no_stop_word() -> No
     assert ("st.", "louis") in g.phrases, "phrases are split as the tokenizer splits text"
     assert ("of",) not in g.phrases and ("will",) not in g.phrases, "single stop words are left out"
     assert len(g) > 50_000
-
-
-def test_lm_weight_refuses_a_gazetteer() -> None:
-    with pytest.raises(ValueError, match="gazetteer"):
-        load_config("en", overrides=["features.gazetteer=en", "train.lm_weight=0.1"])
 
 
 @pytest.fixture(scope="module")

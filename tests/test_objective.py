@@ -73,7 +73,8 @@ def test_training_with_the_lm_saves_the_tagger_alone(tmp_path) -> None:
     ("overrides", "message"),
     [
         (["model.num_layers=2"], "num_layers = 1"),
-        (["features.bigram_dim=8"], "bigram, softword, pos or lexicon"),
+        (["features.bigram_dim=8"], "bigram, softword, pos, lexicon or gazetteer"),
+        (["features.gazetteer=en"], "bigram, softword, pos, lexicon or gazetteer"),
         (["train.lm_vocab=1"], "lm_vocab at least 2"),
     ],
 )
