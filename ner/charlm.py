@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ner.padding import reverse_index
+from ner.shipped import PRETRAINED, resolve_shipped
 from ner.vocab import Vocab
 
 # What joins a sentence's tokens into the text the language model reads: Chinese tokens are characters of
@@ -32,7 +33,7 @@ SEPARATORS = {"en": " ", "zh": ""}
 BOUNDARY = "</s>"  # what the forward model predicts after a sentence's last character (the backward: before its first)
 SPEC_KEY = "char_lm"
 # Language models shipped with the library, named by features.char_lm = "NAME" (the file charlm-NAME.safetensors)
-SHIPPED = Path(__file__).parent / "pretrained"
+SHIPPED = PRETRAINED
 
 
 @dataclass(frozen=True)
@@ -134,17 +135,7 @@ def resolve_char_lm(name_or_path: str | Path) -> Path:
     """The file of ``features.char_lm``: a path, or the name of a language model shipped with the library (NAME for
     ``charlm-NAME.safetensors`` in :data:`SHIPPED`). Raises ``ValueError`` naming both places, and the shipped names,
     when neither holds one."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    shipped = SHIPPED / f"charlm-{name_or_path}.safetensors"
-    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_file():
-        return shipped
-    names = sorted(p.stem.removeprefix("charlm-") for p in SHIPPED.glob("charlm-*.safetensors"))
-    raise ValueError(
-        f"{path}: no such character language model file, nor a shipped one of that name (features.char_lm; "
-        f"shipped: {', '.join(names) or 'none'})"
-    )
+    return resolve_shipped(name_or_path, "charlm", ".safetensors", "character language model", "features.char_lm")
 
 
 def load_char_lm(name_or_path: str | Path, weights: bool = True) -> tuple[CharLMSpec, dict[str, torch.Tensor]]:

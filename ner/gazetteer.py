@@ -20,7 +20,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-SHIPPED = Path(__file__).parent / "pretrained"
+from ner.shipped import PRETRAINED, resolve_shipped
+
+SHIPPED = PRETRAINED
 POSITIONS = ("B", "I", "E", "S")
 MAX_PHRASE_TOKENS = 8  # longer phrases are refused: a match is looked for at every start, this many lengths
 MAX_TYPES = 32
@@ -145,17 +147,7 @@ class Gazetteer:
 def resolve_gazetteer(name_or_path: str | Path) -> Path:
     """The file of ``features.gazetteer``: a path, or NAME for ``gazetteer-NAME.tsv`` shipped in :data:`SHIPPED`.
     Raises ``ValueError`` naming both places, and the shipped names, when neither holds one."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    shipped = SHIPPED / f"gazetteer-{name_or_path}.tsv"
-    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_file():
-        return shipped
-    names = sorted(p.stem.removeprefix("gazetteer-") for p in SHIPPED.glob("gazetteer-*.tsv"))
-    raise ValueError(
-        f"{path}: no such gazetteer file, nor a shipped one of that name (features.gazetteer; "
-        f"shipped: {', '.join(names) or 'none'})"
-    )
+    return resolve_shipped(name_or_path, "gazetteer", ".tsv", "gazetteer", "features.gazetteer")
 
 
 def load_gazetteer(name_or_path: str | Path, chars: bool = False) -> Gazetteer:

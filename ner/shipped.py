@@ -1,0 +1,24 @@
+"""Files that ship with the library in ``ner/pretrained/`` (``KIND-NAME.SUFFIX``), found by name or by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+
+
+def resolve_shipped(name_or_path: str | Path, kind: str, suffix: str, what: str, option: str) -> Path:
+    """``name_or_path`` if it is a file, else the shipped ``KIND-NAME.SUFFIX`` in :data:`PRETRAINED`.
+
+    Raises ``ValueError`` naming both places, the config ``option`` and the shipped names when neither holds one
+    (``what``: the kind of file in words)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = PRETRAINED / f"{kind}-{name_or_path}{suffix}"
+    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_file():
+        return shipped
+    names = sorted(p.name.removeprefix(f"{kind}-").removesuffix(suffix) for p in PRETRAINED.glob(f"{kind}-*{suffix}"))
+    raise ValueError(
+        f"{path}: no such {what} file, nor a shipped one of that name ({option}; shipped: {', '.join(names) or 'none'})"
+    )
