@@ -301,23 +301,10 @@ class Featurizer:
             batch.chars = _padded(list(rows), longest)
             batch.char_index = _padded(index, t)
         if items[0].lexicon is not None:
-            lex = torch.zeros(len(items), t, LEXICON_SIZE)
-            for i, e in enumerate(items):
-                for j, active in enumerate(e.lexicon or ()):
-                    lex[i, j, active] = 1.0
-            batch.lexicon = lex
+            batch.lexicon = _multi_hot([e.lexicon or [] for e in items], t, LEXICON_SIZE)
         if items[0].gazetteer is not None:
             assert self.gazetteer is not None
-            size = self.gazetteer.size
-            flags = torch.zeros(len(items) * t * size)
-            on = [
-                (i * t + j) * size + f
-                for i, e in enumerate(items)
-                for j, fs in enumerate(e.gazetteer or ())
-                for f in fs
-            ]
-            flags[on] = 1.0
-            batch.gazetteer = flags.view(len(items), t, size)
+            batch.gazetteer = _multi_hot([e.gazetteer or [] for e in items], t, self.gazetteer.size)
         if items[0].lexicon_words is not None:
             sets = len(LEXICON_POSITIONS)
             flat = [
@@ -342,6 +329,14 @@ class Featurizer:
         if tags is not None:
             batch.tags = _padded(tags, t)
         return batch
+
+
+def _multi_hot(rows: Sequence[Sequence[Sequence[int]]], width: int, size: int) -> torch.Tensor:
+    """Per row and token, the active flag indices as a (len(rows), width, size) float tensor of zeros and ones."""
+    flags = torch.zeros(len(rows) * width * size)
+    on = [(i * width + j) * size + f for i, row in enumerate(rows) for j, active in enumerate(row) for f in active]
+    flags[on] = 1.0
+    return flags.view(len(rows), width, size)
 
 
 def _padded(rows: Sequence[Sequence[int]], width: int, dtype: torch.dtype = torch.long) -> torch.Tensor:

@@ -24,7 +24,7 @@ from ner.shipped import PRETRAINED, resolve_shipped
 
 SHIPPED = PRETRAINED
 POSITIONS = ("B", "I", "E", "S")
-MAX_PHRASE_TOKENS = 8  # longer phrases are refused: a match is looked for at every start, this many lengths
+MAX_PHRASE_TOKENS = 8  # longer phrases are refused
 MAX_TYPES = 32
 
 
