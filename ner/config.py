@@ -164,8 +164,12 @@ class TrainConfig:
     lr: float = 0.002
     momentum: float = 0.9  # sgd only
     lr_decay: float = 0.05  # lr / (1 + lr_decay * epoch)
+    warmup: int = 0  # the rate rises linearly over this many first updates (ner/schedule.py); 0 is off
     weight_decay: float = 1e-8
     clip: float = 5.0  # max gradient norm; 0 turns clipping off
+    # adversarial training (Miyato et al. 2017, "FGM"): each batch is also trained on its token features moved
+    # along their loss gradient, by this much per token on average (L2); about doubles the BiLSTM's work; 0 is off
+    adversarial: float = 0.0
     freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off
     average_epochs: int = 0  # evaluate and save the mean of the weights at the last N epochs' ends; 0 is off
@@ -205,6 +209,8 @@ class TrainConfig:
         _check_literals(self)
         if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0 or self.patience <= 0:
             raise ValueError("train.epochs, train.patience, train.batch_size and train.lr must be positive")
+        if self.warmup < 0 or self.adversarial < 0 or self.clip < 0 or self.lr_decay < 0:
+            raise ValueError("train.warmup, train.adversarial, train.clip and train.lr_decay must be at least 0")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("train.ema_decay must be in [0, 1)")
         if self.alone_head_epochs < 0 or self.alone_head_lr <= 0:

@@ -441,10 +441,11 @@ class BiLstmCrf(nn.Module):
         # Inference is deterministic: encode each distinct token once and copy its vector to every occurrence.
         return self.char_encoder(batch.chars.unsqueeze(0))[0][batch.char_index]
 
-    def encode(self, batch: Batch) -> torch.Tensor:
+    def encode(self, batch: Batch, inputs: torch.Tensor | None = None) -> torch.Tensor:
         """The word BiLSTM's states, (B, T, H): the forward direction's first, then the backward's;
-        zeros at padding. Padding never influences real tokens."""
-        x = self.dropout(self.represent(batch))  # (B, T, D)
+        zeros at padding. Padding never influences real tokens. ``inputs``: the token features (B, T, D) to
+        read instead of :meth:`represent`'s (adversarial training moves them)."""
+        x = self.dropout(self.represent(batch) if inputs is None else inputs)  # (B, T, D)
         if type(self.lstm) is nn.LSTM:
             return bilstm_padded(self.lstm, x, batch.mask)
         return lstm_packed(self.lstm, x, batch.mask)  # int8-quantised: no float weights to run per direction

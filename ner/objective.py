@@ -1,4 +1,5 @@
-"""What training minimises: the tagger's CRF loss, plus an optional neighbour-word language model.
+"""What training minimises: the tagger's CRF loss, plus an optional neighbour-word language model and an optional
+adversarial reading of the same batch (``train.adversarial``, :meth:`TrainingObjective.loss`).
 
 The language-modelling objective follows Rei (2017), "Semi-supervised Multitask Learning for Sequence
 Labeling": the forward half of the word BiLSTM's state at token t predicts token t+1, the backward half
@@ -79,34 +80,59 @@ class TrainingObjective(nn.Module):
     the :class:`NeighbourWordLM` loss when there is one. With soft targets in the batch (``train.teachers``),
     the CRF loss is ``1 - teacher_weight`` times that of the gold tags plus ``teacher_weight`` times the
     cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`); a row without gold tags
-    (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone."""
+    (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone. With ``adversarial`` (in training
+    mode), the loss of the batch with its token features moved the worst way is added (:meth:`loss`)."""
 
     def __init__(
-        self, tagger: BiLstmCrf, lm: NeighbourWordLM | None = None, lm_weight: float = 0.0, teacher_weight: float = 0.0
+        self,
+        tagger: BiLstmCrf,
+        lm: NeighbourWordLM | None = None,
+        lm_weight: float = 0.0,
+        teacher_weight: float = 0.0,
+        adversarial: float = 0.0,
     ) -> None:
         super().__init__()
         self.tagger = tagger
         self.lm = lm
         self.lm_weight = lm_weight
         self.teacher_weight = teacher_weight
+        self.adversarial = adversarial
 
     @classmethod
     def for_tagger(
-        cls, tagger: BiLstmCrf, lm_weight: float, lm_vocab: int, teacher_weight: float = 0.0
+        cls, tagger: BiLstmCrf, lm_weight: float, lm_vocab: int, teacher_weight: float = 0.0, adversarial: float = 0.0
     ) -> TrainingObjective:
         """The objective for ``tagger``: the CRF loss alone when ``lm_weight`` is 0; else with a language
         model over the ``lm_vocab`` most frequent training words (at most the trained rows)."""
         if not lm_weight:
-            return cls(tagger, teacher_weight=teacher_weight)
+            return cls(tagger, teacher_weight=teacher_weight, adversarial=adversarial)
         vocab = min(lm_vocab, tagger.word_embed.num_embeddings)
         lm = NeighbourWordLM(2 * tagger.config.hidden_size, vocab, tagger.config.dropout)
-        return cls(tagger, lm, lm_weight, teacher_weight)
+        return cls(tagger, lm, lm_weight, teacher_weight, adversarial)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """The training loss of one batch (with tags)."""
+        """The training loss of one batch (with tags).
+
+        With ``adversarial`` ε in training (Miyato et al. 2017's fast gradient method): each sentence's token
+        features x (T tokens of D numbers, from :meth:`BiLstmCrf.represent`) are also read as
+        ``x + ε √T g / ‖g‖``, where g is the loss gradient with respect to x, so that a token moves by ε on
+        average; the loss there is added. Both readings share x, so the character encoder and the
+        embeddings run once, and the perturbation is a constant: the gradient flows back through x."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        states = self.tagger.encode(batch)
+        inputs = self.tagger.represent(batch)  # shape: (batch_size, seq_length, features)
+        loss = self._loss(batch, inputs)
+        if self.adversarial and self.training:
+            (grad,) = torch.autograd.grad(loss, inputs, retain_graph=True)
+            norm = grad.flatten(1).norm(dim=1).clamp(min=1e-12)  # shape: (batch_size,)
+            scale = self.adversarial * batch.mask.sum(dim=1).float().sqrt() / norm  # shape: (batch_size,)
+            loss = loss + self._loss(batch, inputs + grad * scale.view(-1, 1, 1))
+        return loss
+
+    def _loss(self, batch: Batch, inputs: torch.Tensor) -> torch.Tensor:
+        """The loss of ``batch`` read through the token features ``inputs``."""
+        assert batch.tags is not None
+        states = self.tagger.encode(batch, inputs)
         emissions = self.tagger.emissions(batch, states)
         unary, pairwise = batch.soft_unary, batch.soft_pairwise
         if unary is not None and pairwise is not None and (self.teacher_weight or batch.gold is not None):

@@ -42,6 +42,7 @@ from ner.features import Encoded, Featurizer, bigram_keys, memory_windows, pack_
 from ner.model import BiLstmCrf
 from ner.objective import TrainingObjective
 from ner.progress import TrainingMonitor
+from ner.schedule import LearningRate
 from ner.stopping import EarlyStopping
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
@@ -246,6 +247,7 @@ def _train_epoch(
     examples: Sequence[tuple[Encoded, list[int]]],
     batches: Sequence[list[int]],
     optimizer: torch.optim.Optimizer,
+    rate: LearningRate,
     averaged: torch.optim.swa_utils.AveragedModel | None,
     clip: float,
     progress: bool | None,
@@ -255,10 +257,10 @@ def _train_epoch(
     gold: Sequence[bool] | None = None,
 ) -> float:
     """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
-    the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``averaged`` follows
-    ``tagger``'s weights; ``windows``: each example's document-memory window, if the tagger has one;
-    ``soft``: each example's teacher marginals, with ``train.teachers``; ``gold``: whether each example has gold
-    tags (``train.unlabelled``; all of them when ``None``)."""
+    the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``rate`` sets the learning rate
+    of each update; ``averaged`` follows ``tagger``'s weights; ``windows``: each example's document-memory window,
+    if the tagger has one; ``soft``: each example's teacher marginals, with ``train.teachers``; ``gold``: whether
+    each example has gold tags (``train.unlabelled``; all of them when ``None``)."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
@@ -275,6 +277,7 @@ def _train_epoch(
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
+        rate.after_update()
         if averaged is not None:
             averaged.update_parameters(tagger)
         total_loss += loss.item() * len(idx)
@@ -362,7 +365,9 @@ def train(
         sum(p.numel() for p in model.parameters()),
     )
     teachers = t.teacher_list
-    objective = TrainingObjective.for_tagger(model, t.lm_weight, t.lm_vocab, t.teacher_weight if teachers else 0.0)
+    objective = TrainingObjective.for_tagger(
+        model, t.lm_weight, t.lm_vocab, t.teacher_weight if teachers else 0.0, t.adversarial
+    )
     net = world.wrap(objective, t.seed)  # the objective itself in one process
     examples = [(featurizer.encode(s.tokens), [label_ids[tag] for tag in s.tags]) for s in train_sents]
     # train.unlabelled: sentences without gold tags, after the labelled ones; the vocabularies stay the labelled data's.
@@ -403,7 +408,7 @@ def train(
         else None
     )
     epoch_average = EpochAverage(model, t.average_epochs) if t.average_epochs else None
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + t.lr_decay * epoch))
+    rate = LearningRate(optimizer, t.lr_decay, t.warmup)
 
     extra_base = {
         "command": command,
@@ -466,6 +471,7 @@ def train(
             epoch_examples,
             batches,
             optimizer,
+            rate,
             averaged,
             t.clip,
             bar,
@@ -477,7 +483,7 @@ def train(
         total_loss = world.sum(total_loss)
         if epoch_average is not None and world.is_main:  # only rank 0 evaluates it
             epoch_average.update(model)
-        schedule.step()
+        rate.after_epoch()
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
         if not world.is_main:  # rank 0 evaluates, logs and saves; the others wait for its stop decision

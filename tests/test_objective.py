@@ -83,3 +83,48 @@ def test_lm_is_refused_where_states_have_seen_their_targets(overrides: list[str]
         load_config("en", overrides=["train.lm_weight=0.1", *overrides])
     with pytest.raises(ValueError, match="lm_weight must be at least 0"):
         load_config("en", overrides=["train.lm_weight=-1"])
+
+
+def _adversarial_batch():
+    tagger, featurizer = _tagger()
+    tags = [[1, 2, 0, 3, 0], [0, 3]]
+    return tagger, featurizer.collate([featurizer.encode(s) for s in SENTENCES], tags)
+
+
+def test_adversarial_loss_adds_the_loss_at_features_moved_up_the_gradient_by_epsilon_per_token() -> None:
+    tagger, batch = _adversarial_batch()
+    objective = TrainingObjective.for_tagger(tagger, lm_weight=0.0, lm_vocab=4, adversarial=0.3)
+    objective.train()  # the tiny config has no dropout: every reading is deterministic
+    inputs = tagger.represent(batch)
+    clean = tagger.crf.nll(tagger.emissions(batch, tagger.encode(batch, inputs)), batch.tags, batch.mask)
+    (grad,) = torch.autograd.grad(clean, inputs)
+    # each sentence moves by 0.3 * sqrt(its length), along its own gradient; padding does not move
+    lengths = torch.tensor([5.0, 2.0])
+    move = 0.3 * lengths.sqrt().view(-1, 1, 1) * grad / grad.flatten(1).norm(dim=1).view(-1, 1, 1)
+    assert move[1, 2:].abs().sum() == 0
+    moved = inputs.detach() + move
+    worse = tagger.crf.nll(tagger.emissions(batch, tagger.encode(batch, moved)), batch.tags, batch.mask)
+    assert worse > clean, "the move goes up the loss"
+    loss = objective.loss(batch)
+    assert torch.allclose(loss, clean + worse)
+    loss.backward()
+    assert all(p.grad is not None for p in tagger.parameters() if p.requires_grad)
+
+
+def test_adversarial_loss_is_off_outside_training_and_at_zero() -> None:
+    tagger, batch = _adversarial_batch()
+    plain = TrainingObjective.for_tagger(tagger, lm_weight=0.0, lm_vocab=4)
+    adversarial = TrainingObjective.for_tagger(tagger, lm_weight=0.0, lm_vocab=4, adversarial=0.3)
+    plain.eval()
+    adversarial.eval()
+    assert torch.allclose(adversarial.loss(batch), plain.loss(batch))
+    with pytest.raises(ValueError, match="adversarial"):
+        load_config("en", overrides=["train.adversarial=-0.1"])
+
+
+def test_training_with_adversarial_features_and_warmup_learns_its_training_file(tmp_path) -> None:
+    config = load_config("en", overrides=[*TINY, "train.adversarial=0.5", "train.warmup=4"])
+    result = train(config, EN_TRAIN, tmp_path, dev_path=EN_TRAIN, progress=False)
+    _, _, saved = checkpoint.load(result.checkpoint)
+    assert saved["train"]["adversarial"] == 0.5 and saved["train"]["warmup"] == 4
+    assert result.dev["f1"] > 0.9, result.dev
