@@ -167,8 +167,9 @@ class TrainConfig:
     warmup: int = 0  # the rate rises linearly over this many first updates (ner/schedule.py); 0 is off
     weight_decay: float = 1e-8
     clip: float = 5.0  # max gradient norm; 0 turns clipping off
-    # adversarial training (Miyato et al. 2017, "FGM"): each batch is also trained on its token features moved
-    # along their loss gradient, by this much per token on average (L2); about doubles the BiLSTM's work; 0 is off
+    # adversarial training (Miyato et al. 2017, "FGM"): the loss is the mean of each batch's and of the batch with
+    # its token features moved up their loss gradient, by this much per token on average (L2); about doubles the
+    # BiLSTM's work; 0 is off
     adversarial: float = 0.0
     freeze_pretrained: bool = False  # keep the embedding tables initialised from pretrained vectors fixed
     ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 is off

@@ -81,7 +81,8 @@ class TrainingObjective(nn.Module):
     the CRF loss is ``1 - teacher_weight`` times that of the gold tags plus ``teacher_weight`` times the
     cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`); a row without gold tags
     (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone. With ``adversarial`` (in training
-    mode), the loss of the batch with its token features moved the worst way is added (:meth:`loss`)."""
+    mode), the loss is the mean of the batch's and of the batch with its token features moved the worst way
+    (:meth:`loss`)."""
 
     def __init__(
         self,
@@ -116,8 +117,10 @@ class TrainingObjective(nn.Module):
         With ``adversarial`` ε in training (Miyato et al. 2017's fast gradient method): each sentence's token
         features x (T tokens of D numbers, from :meth:`BiLstmCrf.represent`) are also read as
         ``x + ε √T g / ‖g‖``, where g is the loss gradient with respect to x, so that a token moves by ε on
-        average; the loss there is added. Both readings share x, so the character encoder and the
-        embeddings run once, and the perturbation is a constant: the gradient flows back through x."""
+        average; the loss is the mean of the two readings' (a mean, not Miyato's sum, so that the gradient's
+        scale, and with it SGD's step, stays that of the loss alone; ε = 0 is training without it). Both
+        readings share x, so the character encoder and the embeddings run once, and the perturbation is a
+        constant: the gradient flows back through x."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
         inputs = self.tagger.represent(batch)  # shape: (batch_size, seq_length, features)
@@ -126,7 +129,7 @@ class TrainingObjective(nn.Module):
             (grad,) = torch.autograd.grad(loss, inputs, retain_graph=True)
             norm = grad.flatten(1).norm(dim=1).clamp(min=1e-12)  # shape: (batch_size,)
             scale = self.adversarial * batch.mask.sum(dim=1).float().sqrt() / norm  # shape: (batch_size,)
-            loss = loss + self._loss(batch, inputs + grad * scale.view(-1, 1, 1))
+            loss = 0.5 * (loss + self._loss(batch, inputs + grad * scale.view(-1, 1, 1)))
         return loss
 
     def _loss(self, batch: Batch, inputs: torch.Tensor) -> torch.Tensor:
