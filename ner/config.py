@@ -84,6 +84,9 @@ class FeatureConfig:
     # training, then carried in the checkpoint): each token gets B/I/E/S flags of the phrases it falls in, per
     # type, matched without case (ner/gazetteer.py); "" is off
     gazetteer: str = ""
+    # the longest phrases of the gazetteer kept, in tokens; 1 keeps single tokens alone, whose flags tell nothing
+    # of the neighbours, so that the gazetteer may go with train.lm_weight
+    gazetteer_max_tokens: int = 8
 
     def __post_init__(self) -> None:
         _check_literals(self)
@@ -101,6 +104,8 @@ class FeatureConfig:
             raise ValueError("features.char_lm_dim must be positive")
         if self.pos_dim < 0:
             raise ValueError("features.pos_dim must be 0 (off) or positive")
+        if self.gazetteer_max_tokens < 1:
+            raise ValueError("features.gazetteer_max_tokens must be at least 1")
         if self.pretrained == "glove-6b-50d" and self.word_dim != 50:
             raise ValueError("features.word_dim must be 50 with pretrained = 'glove-6b-50d'")
 
@@ -275,15 +280,20 @@ class Config:
             raise ValueError("model.pretrained_swap needs features.pretrained: there are no pretrained vectors")
         if self.train.lm_weight:
             # A state must not have seen the word it predicts: a second layer's forward direction reads the
-            # first layer's backward one, and bigram, softword, lexicon and gazetteer features describe the next
-            # characters or tokens.
+            # first layer's backward one, and bigram, softword, lexicon and gazetteer features (but a gazetteer's of
+            # single tokens) describe the next characters or tokens.
             f = self.features
             if self.model.num_layers != 1:
                 raise ValueError("train.lm_weight needs model.num_layers = 1 (set train.lm_weight=0 for more layers)")
-            if f.bigram_dim or f.softword_dim or f.pos_dim or f.lexicon or f.lexicon_dim or f.gazetteer:
+            if f.bigram_dim or f.softword_dim or f.pos_dim or f.lexicon or f.lexicon_dim:
                 raise ValueError(
                     "train.lm_weight cannot be used with bigram, softword, pos, lexicon or gazetteer features"
                     " (set train.lm_weight=0)"
+                )
+            if f.gazetteer and f.gazetteer_max_tokens > 1:
+                raise ValueError(
+                    "train.lm_weight cannot be used with gazetteer features of phrases of several tokens, whose"
+                    " flags tell what follows (set features.gazetteer_max_tokens=1, or train.lm_weight=0)"
                 )
 
     def to_dict(self) -> dict[str, Any]:

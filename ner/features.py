@@ -199,7 +199,11 @@ class Featurizer:
             )
         fixed_words = len(words) - len(trained_words)
         char_lm = load_char_lm(config.char_lm, weights=False)[0] if config.char_lm else None  # the spec alone
-        gazetteer = load_gazetteer(config.gazetteer, chars=config.lang == "zh") if config.gazetteer else None
+        gazetteer = (
+            load_gazetteer(config.gazetteer, chars=config.lang == "zh", max_tokens=config.gazetteer_max_tokens)
+            if config.gazetteer
+            else None
+        )
         return cls(
             config,
             words,

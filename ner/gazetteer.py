@@ -99,6 +99,17 @@ class Gazetteer:
             raise ValueError(f"{path}: the gazetteer holds no phrase")
         return cls.from_entries(entries)
 
+    def limited(self, max_tokens: int) -> Gazetteer:
+        """The same types with the phrases of at most ``max_tokens`` tokens (1: single tokens, flagged S only).
+
+        Raises:
+            ValueError: when no phrase is that short.
+        """
+        phrases = {p: ids for p, ids in self.phrases.items() if len(p) <= max_tokens}
+        if not phrases:
+            raise ValueError(f"the gazetteer holds no phrase of at most {max_tokens} token(s)")
+        return Gazetteer(self.types, phrases)
+
     def to_json(self) -> dict[str, Any]:
         """What a checkpoint stores: per type, its phrases (tokens joined by spaces) in one string, a line each."""
         by_type: list[list[str]] = [[] for _ in self.types]
@@ -113,13 +124,12 @@ class Gazetteer:
         types, lines = value["types"], value["phrases"]
         if len(types) != len(lines):
             raise ValueError("gazetteer: one line list per type expected")
-        entries = (
-            (name, tuple(phrase.split(" ")))
-            for name, text in zip(types, lines)
-            for phrase in text.split("\n")
-            if phrase
-        )
-        return cls.from_entries(entries)
+        phrases: dict[tuple[str, ...], set[int]] = {}
+        for i, text in enumerate(lines):  # the types keep their order, and their flags, even one without phrases
+            for phrase in text.split("\n"):
+                if phrase:
+                    phrases.setdefault(tuple(phrase.split(" ")), set()).add(i)
+        return cls(list(types), {p: tuple(sorted(ids)) for p, ids in phrases.items()})
 
     def flags(self, tokens: Sequence[str]) -> list[list[int]]:
         """Per token, the indices of its active flags (type id × 4 + position in :data:`POSITIONS`)."""
@@ -150,6 +160,8 @@ def resolve_gazetteer(name_or_path: str | Path) -> Path:
     return resolve_shipped(name_or_path, "gazetteer", ".tsv", "gazetteer", "features.gazetteer")
 
 
-def load_gazetteer(name_or_path: str | Path, chars: bool = False) -> Gazetteer:
-    """Read the gazetteer ``features.gazetteer`` names (:func:`resolve_gazetteer`)."""
-    return Gazetteer.read(resolve_gazetteer(name_or_path), chars=chars)
+def load_gazetteer(name_or_path: str | Path, chars: bool = False, max_tokens: int = MAX_PHRASE_TOKENS) -> Gazetteer:
+    """Read the gazetteer ``features.gazetteer`` names (:func:`resolve_gazetteer`), with its phrases of at most
+    ``max_tokens`` tokens (``features.gazetteer_max_tokens``)."""
+    gazetteer = Gazetteer.read(resolve_gazetteer(name_or_path), chars=chars)
+    return gazetteer if max_tokens >= MAX_PHRASE_TOKENS else gazetteer.limited(max_tokens)

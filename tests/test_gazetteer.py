@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ner import checkpoint
+from ner.config import load_config
 from ner.gazetteer import MAX_PHRASE_TOKENS, SHIPPED, Gazetteer, load_gazetteer, resolve_gazetteer, split_phrase
 from ner.pipeline import Tagger
 
@@ -75,6 +76,30 @@ def test_json_round_trip_keeps_every_phrase_and_type() -> None:
     g = _gazetteer(("place", "New York"), ("person", "York"), ("place", "York"), ("org", "U.N."))
     back = Gazetteer.from_json(json.loads(json.dumps(g.to_json())))
     assert back.types == g.types and back.phrases == g.phrases
+
+
+def test_limited_keeps_short_phrases_and_every_type_through_a_checkpoint_round_trip() -> None:
+    g = _gazetteer(("org", "Bank of England"), ("place", "New York"), ("person", "York"), ("place", "York"))
+    single = g.limited(1)
+    assert single.types == g.types and set(single.phrases) == {("york",)}
+    assert single.flags("new York".split()) == [[], [4 + S, 8 + S]], "no phrase of two tokens: S flags alone"
+    back = Gazetteer.from_json(json.loads(json.dumps(single.to_json())))
+    assert back.types == ("org", "place", "person"), "org keeps its flags though no phrase of it is left"
+    assert back.phrases == single.phrases
+    assert set(g.limited(2).phrases) == {("new", "york"), ("york",)}
+    with pytest.raises(ValueError, match="no phrase of at most 1 token"):
+        _gazetteer(("org", "Bank of England")).limited(1)
+
+
+def test_a_gazetteer_of_single_tokens_may_go_with_the_language_model() -> None:
+    config = load_config("en", overrides=["features.gazetteer=en", "features.gazetteer_max_tokens=1"])
+    assert config.train.lm_weight > 0, "English training without a config has the language model"
+    with pytest.raises(ValueError, match="gazetteer_max_tokens=1"):
+        load_config("en", overrides=["features.gazetteer=en", "features.gazetteer_max_tokens=2"])
+    with pytest.raises(ValueError, match="at least 1"):
+        load_config("en", overrides=["features.gazetteer=en", "features.gazetteer_max_tokens=0"])
+    g = load_gazetteer("en", max_tokens=1)
+    assert all(len(p) == 1 for p in g.phrases) and ("germany",) in g.phrases and len(g) > 50_000
 
 
 def test_resolve_finds_a_path_or_a_shipped_name_and_names_the_shipped_ones_otherwise(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_training_with_the_lm_saves_the_tagger_alone(tmp_path) -> None:
     [
         (["model.num_layers=2"], "num_layers = 1"),
         (["features.bigram_dim=8"], "bigram, softword, pos, lexicon or gazetteer"),
-        (["features.gazetteer=en"], "bigram, softword, pos, lexicon or gazetteer"),
+        (["features.gazetteer=en"], "phrases of several tokens"),
         (["train.lm_vocab=1"], "lm_vocab at least 2"),
     ],
 )
