@@ -58,9 +58,10 @@ class Gazetteer:
         return len(self.phrases)
 
     @classmethod
-    def from_entries(cls, entries: Iterable[tuple[str, Sequence[str]]]) -> Gazetteer:
-        """A gazetteer of (type, tokens in lookup form) pairs; types numbered in order of first appearance."""
-        type_ids: dict[str, int] = {}
+    def from_entries(cls, entries: Iterable[tuple[str, Sequence[str]]], types: Sequence[str] = ()) -> Gazetteer:
+        """A gazetteer of (type, tokens in lookup form) pairs; ``types`` first, in their order, even one without
+        phrases, then the others numbered in order of first appearance."""
+        type_ids: dict[str, int] = {name: i for i, name in enumerate(types)}
         phrases: dict[tuple[str, ...], set[int]] = {}
         for name, tokens in entries:
             phrases.setdefault(tuple(tokens), set()).add(type_ids.setdefault(name, len(type_ids)))
@@ -124,12 +125,13 @@ class Gazetteer:
         types, lines = value["types"], value["phrases"]
         if len(types) != len(lines):
             raise ValueError("gazetteer: one line list per type expected")
-        phrases: dict[tuple[str, ...], set[int]] = {}
-        for i, text in enumerate(lines):  # the types keep their order, and their flags, even one without phrases
-            for phrase in text.split("\n"):
-                if phrase:
-                    phrases.setdefault(tuple(phrase.split(" ")), set()).add(i)
-        return cls(list(types), {p: tuple(sorted(ids)) for p, ids in phrases.items()})
+        entries = (
+            (name, tuple(phrase.split(" ")))
+            for name, text in zip(types, lines)
+            for phrase in text.split("\n")
+            if phrase
+        )
+        return cls.from_entries(entries, types)  # every type keeps its flags, one without phrases too
 
     def flags(self, tokens: Sequence[str]) -> list[list[int]]:
         """Per token, the indices of its active flags (type id × 4 + position in :data:`POSITIONS`)."""
@@ -163,5 +165,4 @@ def resolve_gazetteer(name_or_path: str | Path) -> Path:
 def load_gazetteer(name_or_path: str | Path, chars: bool = False, max_tokens: int = MAX_PHRASE_TOKENS) -> Gazetteer:
     """Read the gazetteer ``features.gazetteer`` names (:func:`resolve_gazetteer`), with its phrases of at most
     ``max_tokens`` tokens (``features.gazetteer_max_tokens``)."""
-    gazetteer = Gazetteer.read(resolve_gazetteer(name_or_path), chars=chars)
-    return gazetteer if max_tokens >= MAX_PHRASE_TOKENS else gazetteer.limited(max_tokens)
+    return Gazetteer.read(resolve_gazetteer(name_or_path), chars=chars).limited(max_tokens)
