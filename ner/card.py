@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ner.config import CHAR_ENCODER_NAMES, comma_list
+from ner.gazetteer import shipped_sources
 
 _LANGUAGES = {"en": "English", "zh": "Chinese"}
 _EXAMPLES = {"en": "Angela Merkel visited Paris.", "zh": "张三在北京大学工作。"}
@@ -203,6 +204,9 @@ def model_card(config: dict[str, Any], name: str = "") -> str:
                 else ""
             )
         )
+    sources = shipped_sources(features["gazetteer"]) if features.get("gazetteer") else []
+    if sources:
+        lines.append(f"- gazetteer `{features['gazetteer']}`: " + " ".join(sources))
     if model.get("emit_hidden"):
         lines.append(f"- a tanh layer of {model['emit_hidden']} between the BiLSTM and the tag scores")
     training = config.get("train") if isinstance(config.get("train"), dict) else {}

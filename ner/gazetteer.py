@@ -162,6 +162,21 @@ def resolve_gazetteer(name_or_path: str | Path) -> Path:
     return resolve_shipped(name_or_path, "gazetteer", ".tsv", "gazetteer", "features.gazetteer")
 
 
+def shipped_sources(name: str) -> list[str]:
+    """The sources and licences of the shipped gazetteer ``name`` (its file's comment lines after the first, which
+    names the file), for a model card; none for a gazetteer of the user's own (a path)."""
+    path = SHIPPED / f"gazetteer-{name}.tsv"
+    if "/" in name or not path.is_file():
+        return []
+    comments: list[str] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            comments.append(line[1:].strip())
+    return comments[1:]
+
+
 def load_gazetteer(name_or_path: str | Path, chars: bool = False, max_tokens: int = MAX_PHRASE_TOKENS) -> Gazetteer:
     """Read the gazetteer ``features.gazetteer`` names (:func:`resolve_gazetteer`), with its phrases of at most
     ``max_tokens`` tokens (``features.gazetteer_max_tokens``)."""

@@ -82,6 +82,17 @@ def test_card_names_the_document_memory_only_when_the_model_has_one(tiny_en: Tra
     assert "texts of up to 3 sentences are tagged by a second set" in model_card(three, "tiny")
 
 
+def test_card_gives_a_shipped_gazetteers_sources_and_licences(tiny_en: TrainResult) -> None:
+    config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert "gazetteer" not in model_card(config, "tiny")
+    shipped = model_card({**config, "features": {**config["features"], "gazetteer": "en"}}, "tiny")
+    assert "gazetteer `en`: Places: GeoNames (geonames.org, CC BY 4.0)" in shipped and "public domain" in shipped
+    chinese = model_card({**config, "features": {**config["features"], "gazetteer": "zh"}}, "tiny")
+    assert "LGPL-2.1" in chinese
+    own = model_card({**config, "features": {**config["features"], "gazetteer": "lists/drugs.tsv"}}, "tiny")
+    assert "gazetteer `lists/drugs.tsv`" in own and "licence" not in own and "CC BY" not in own
+
+
 def test_card_names_the_emission_layer_only_when_the_model_has_one(tiny_en: TrainResult) -> None:
     config = json.loads((tiny_en.checkpoint / "config.json").read_text(encoding="utf-8"))
     assert "tanh layer" not in model_card(config, "tiny")
