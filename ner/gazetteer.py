@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ner.shipped import PRETRAINED, resolve_shipped
+from ner.shipped import PRETRAINED, resolve_shipped, shipped_file
 
 SHIPPED = PRETRAINED
 POSITIONS = ("B", "I", "E", "S")
@@ -165,8 +165,8 @@ def resolve_gazetteer(name_or_path: str | Path) -> Path:
 def shipped_sources(name: str) -> list[str]:
     """The sources and licences of the shipped gazetteer ``name`` (its file's comment lines after the first, which
     names the file), for a model card; none for a gazetteer of the user's own (a path)."""
-    path = SHIPPED / f"gazetteer-{name}.tsv"
-    if "/" in name or not path.is_file():
+    path = shipped_file(name, "gazetteer", ".tsv")
+    if path is None:
         return []
     comments: list[str] = []
     with path.open(encoding="utf-8") as f:

@@ -7,6 +7,14 @@ from pathlib import Path
 PRETRAINED = Path(__file__).parent / "pretrained"
 
 
+def shipped_file(name: str | Path, kind: str, suffix: str) -> Path | None:
+    """The shipped ``KIND-NAME.SUFFIX`` in :data:`PRETRAINED`, or None when ``name`` is a path or none ships."""
+    if not isinstance(name, str) or "/" in name:
+        return None
+    path = PRETRAINED / f"{kind}-{name}{suffix}"
+    return path if path.is_file() else None
+
+
 def resolve_shipped(name_or_path: str | Path, kind: str, suffix: str, what: str, option: str) -> Path:
     """``name_or_path`` if it is a file, else the shipped ``KIND-NAME.SUFFIX`` in :data:`PRETRAINED`.
 
@@ -15,8 +23,8 @@ def resolve_shipped(name_or_path: str | Path, kind: str, suffix: str, what: str,
     path = Path(name_or_path)
     if path.is_file():
         return path
-    shipped = PRETRAINED / f"{kind}-{name_or_path}{suffix}"
-    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_file():
+    shipped = shipped_file(name_or_path, kind, suffix)
+    if shipped is not None:
         return shipped
     names = sorted(p.name.removeprefix(f"{kind}-").removesuffix(suffix) for p in PRETRAINED.glob(f"{kind}-*{suffix}"))
     raise ValueError(

@@ -184,6 +184,17 @@ def test_a_chinese_model_reads_a_gazetteer_by_characters(tmp_path: Path) -> None
     assert featurizer.encode(list("在北京")).gazetteer == [[], [B], [E]]
 
 
+def _build_gazetteer(packages: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str]:
+    """Run scripts/build_gazetteer.py with ``args``, its packages' files under ``packages/NAME``; the rows it wrote
+    (the file after ``--out``), comments left out."""
+    script = load_script("build_gazetteer")
+    monkeypatch.setattr(script, "package_folder", lambda package, install: packages / package)
+    monkeypatch.setattr("sys.argv", ["build_gazetteer.py", *args])
+    script.main()
+    out = Path(args[args.index("--out") + 1])
+    return [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+
+
 def test_build_gazetteer_writes_places_and_names_from_the_package_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,12 +213,8 @@ def test_build_gazetteer_writes_places_and_names_from_the_package_files(
     (people / "dist.male.first").write_text("JAMES 3.318 3.318 1\nWILL 0.1 3.4 2\n")
     (people / "dist.female.first").write_text("MARY 2.629 2.629 1\n")
     (people / "dist.all.last").write_text("SMITH 1.006 1.006 1\nJOHNSON 0.810 1.816 2\nWILLIAMS 0.699 2.515 3\n")
-    script = load_script("build_gazetteer")
-    monkeypatch.setattr(script, "package_folder", lambda package, install: tmp_path / package)
     out = tmp_path / "out.tsv"
-    monkeypatch.setattr("sys.argv", ["build_gazetteer.py", "--out", str(out), "--surnames", "2"])
-    script.main()
-    rows = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = _build_gazetteer(tmp_path, monkeypatch, "--out", str(out), "--surnames", "2")
     assert rows == [
         "city\tBerlin",
         "city\tLyon",
@@ -267,12 +274,8 @@ def test_build_gazetteer_writes_chinese_places_without_common_words(
     }
     (geo / "data" / "cities15000.json").write_text(json.dumps(cities))
     (jieba / "dict.txt").write_text("中央 15954 n\n马里 318 q\n马拉维 87 nr\n北京 34488 ns\n", encoding="utf-8")
-    script = load_script("build_gazetteer")
-    monkeypatch.setattr(script, "package_folder", lambda package, install: tmp_path / package)
     out = tmp_path / "zh.tsv"
-    monkeypatch.setattr("sys.argv", ["build_gazetteer.py", "--lang", "zh", "--out", str(out)])
-    script.main()
-    rows = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = _build_gazetteer(tmp_path, monkeypatch, "--lang", "zh", "--out", str(out))
     assert rows == [
         "city\t利隆圭",
         "country\t扎伊尔",
