@@ -33,10 +33,10 @@ EN_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, said Reuters."
 ZH_TEXT = "张三在北京大学工作。"
 BATCH_TEXTS = ["Barack Obama spoke in Chicago.", "", "IBM hired him."]
 _EN_ENTITIES = [
-    {"text": "Angela Merkel", "label": "PER", "start": 0, "end": 13, "score": 0.9998},
-    {"text": "Emmanuel Macron", "label": "PER", "start": 18, "end": 33, "score": 0.9999},
-    {"text": "Paris", "label": "LOC", "start": 37, "end": 42, "score": 0.9998},
-    {"text": "Reuters", "label": "ORG", "start": 60, "end": 67, "score": 0.9997},
+    {"text": "Angela Merkel", "label": "PER", "start": 0, "end": 13, "score": 1.0},
+    {"text": "Emmanuel Macron", "label": "PER", "start": 18, "end": 33, "score": 1.0},
+    {"text": "Paris", "label": "LOC", "start": 37, "end": 42, "score": 0.9999},
+    {"text": "Reuters", "label": "ORG", "start": 60, "end": 67, "score": 0.9998},
 ]
 _ZH_ENTITIES = [
     {"text": "张三", "label": "PER", "start": 0, "end": 2, "score": 0.9763},
@@ -45,12 +45,12 @@ _ZH_ENTITIES = [
 _BATCH_RESULTS = [
     {
         "entities": [
-            {"text": "Barack Obama", "label": "PER", "start": 0, "end": 12, "score": 0.9808},
-            {"text": "Chicago", "label": "LOC", "start": 22, "end": 29, "score": 0.9984},
+            {"text": "Barack Obama", "label": "PER", "start": 0, "end": 12, "score": 0.9852},
+            {"text": "Chicago", "label": "LOC", "start": 22, "end": 29, "score": 0.9997},
         ]
     },
     {"entities": []},
-    {"entities": [{"text": "IBM", "label": "ORG", "start": 0, "end": 3, "score": 0.9984}]},
+    {"entities": [{"text": "IBM", "label": "ORG", "start": 0, "end": 3, "score": 0.9974}]},
 ]
 
 
