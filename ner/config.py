@@ -198,7 +198,8 @@ class TrainConfig:
     # (ner/unlabelled.py); needs teachers; "" is off
     unlabelled: str = ""
     # probability that a training mention is replaced, afresh each epoch, by another training mention of its type
-    # (ner/augment.py, Dai & Adel 2020); 0 is off
+    # (ner/augment.py, Dai & Adel 2020); 0 is off. With teachers, a sentence so rewritten learns its gold tags alone
+    # that epoch (the teachers' marginals are for the sentences as written)
     mention_replace: float = 0.0
     # share of those replacements drawn from jieba's dictionary (names training never had), for the types whose
     # training mentions are mostly dictionary names of one kind (ner/augment.py); Chinese only, 0 is off
@@ -241,13 +242,6 @@ class TrainConfig:
             raise ValueError(
                 "train.mention_dictionary_groups must be a comma list of nr (person), ns (place), nt (org)"
             )
-        if self.mention_replace and self.teacher_list:
-            raise ValueError(
-                "train.mention_replace and train.teachers cannot be combined: the teachers' marginals are for "
-                "the sentences as written (with teachers, set train.mention_replace=0; Chinese training replaces "
-                "mentions by default)"
-            )
-
         if self.unlabelled and not self.teacher_list:
             raise ValueError("train.unlabelled needs train.teachers: the teachers tag the unlabelled text")
 

@@ -113,6 +113,9 @@ class Batch:
     soft_pairwise: torch.Tensor | None = None
     # with train.unlabelled: (B,) bool, whether each row has gold tags (unlabelled rows learn the teachers alone)
     gold: torch.Tensor | None = None
+    # with train.teachers and train.mention_replace: (B,) bool, whether the teachers' targets are for the row as it
+    # reads (False: mentions replaced this epoch; the row learns its gold tags alone)
+    taught: torch.Tensor | None = None
 
     @property
     def lengths(self) -> torch.Tensor:

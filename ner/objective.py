@@ -80,9 +80,10 @@ class TrainingObjective(nn.Module):
     the :class:`NeighbourWordLM` loss when there is one. With soft targets in the batch (``train.teachers``),
     the CRF loss is ``1 - teacher_weight`` times that of the gold tags plus ``teacher_weight`` times the
     cross-entropy against the teachers' path distribution (:func:`ner.distill.soft_nll`); a row without gold tags
-    (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone. With ``adversarial`` (in training
-    mode), the loss is the mean of the batch's and of the batch with its token features moved the worst way
-    (:meth:`loss`)."""
+    (``batch.gold`` False: ``train.unlabelled``) has that cross-entropy alone, and a row the teachers never saw
+    (``batch.taught`` False: rewritten by ``train.mention_replace``) the gold tags' loss alone. With
+    ``adversarial`` (in training mode), the loss is the mean of the batch's and of the batch with its token
+    features moved the worst way (:meth:`loss`)."""
 
     def __init__(
         self,
@@ -143,7 +144,10 @@ class TrainingObjective(nn.Module):
             soft = soft_nll(self.tagger.crf, emissions, batch.mask, unary, pairwise, reduction="none")
             both = (1.0 - self.teacher_weight) * gold + self.teacher_weight * soft
             # rows without gold tags (train.unlabelled) learn the teachers' distribution alone, at full weight
-            loss = (both if batch.gold is None else torch.where(batch.gold, both, soft)).mean()
+            rows = both if batch.gold is None else torch.where(batch.gold, both, soft)
+            if batch.taught is not None:  # rows rewritten by mention replacement: their gold tags alone
+                rows = torch.where(batch.taught, rows, gold)
+            loss = rows.mean()
         else:
             loss = self.tagger.crf.nll(emissions, batch.tags, batch.mask)
         if self.lm is not None:

@@ -179,18 +179,23 @@ def _replaced_examples(
     label_ids: dict[str, int],
     windows: Sequence[Sequence[int]],
     rng: random.Random,
-) -> list[tuple[Encoded, list[int]]]:
+) -> tuple[list[tuple[Encoded, list[int]]], set[int]]:
     """One epoch's training examples with mentions replaced (``train.mention_replace``), re-encoded where
-    they changed. A name is replaced the same way throughout a memory window (each sentence alone without a
-    document memory), so that its repeated mentions stay repeated for the memory to join."""
+    they changed, and the indices of those that changed. A name is replaced the same way throughout a memory
+    window (each sentence alone without a document memory), so that its repeated mentions stay repeated for the
+    memory to join. Examples past ``sentences`` (``train.unlabelled``'s, without gold tags) stay as they are."""
     out = list(examples)
+    changed: set[int] = set()
     for window in windows:
         chosen: dict = {}
         for i in window:
+            if i >= len(sentences):
+                continue
             new = replacer.replace(sentences[i], rng, chosen)
             if new is not sentences[i]:
                 out[i] = (featurizer.encode(new.tokens), [label_ids[tag] for tag in new.tags])
-    return out
+                changed.add(i)
+    return out, changed
 
 
 def _memory_owners(windows: Sequence[Sequence[int]], alone: float, rng: random.Random) -> list[int]:
@@ -255,12 +260,14 @@ def _train_epoch(
     windows: Sequence[int] | None = None,
     soft: Sequence[SoftTargets] | None = None,
     gold: Sequence[bool] | None = None,
+    taught: Sequence[bool] | None = None,
 ) -> float:
     """One pass over ``batches`` of example indices; returns the summed loss per sequence. ``model`` has
     the ``loss(batch)`` to minimise (the training objective, or its DDP wrapper); ``rate`` sets the learning rate
     of each update; ``averaged`` follows ``tagger``'s weights; ``windows``: each example's document-memory window,
     if the tagger has one; ``soft``: each example's teacher marginals, with ``train.teachers``; ``gold``: whether
-    each example has gold tags (``train.unlabelled``; all of them when ``None``)."""
+    each example has gold tags (``train.unlabelled``; all of them when ``None``); ``taught``: whether each example's
+    ``soft`` targets are its own (``False``: rewritten by mention replacement, it learns its gold tags alone)."""
     model.train()
     total_loss = 0.0
     bar = tqdm(batches, desc=desc, unit="batch", disable=(not progress) if progress is not None else None, leave=False)
@@ -271,6 +278,8 @@ def _train_epoch(
             batch.soft_unary, batch.soft_pairwise = collate_targets([soft[i] for i in idx], batch.mask.shape[1])
         if gold is not None:
             batch.gold = torch.tensor([gold[i] for i in idx])
+        if taught is not None:
+            batch.taught = torch.tensor([taught[i] for i in idx])
         optimizer.zero_grad()
         loss = model.loss(batch)
         loss.backward()
@@ -446,16 +455,20 @@ def train(
         )
         for label, words in sorted(replacer.dictionary.items()):
             logger.info("mention replacement: %s also drawn from %d dictionary words", label, len(words))
+    none = SoftTargets(np.zeros((0, len(labels)), np.float32), np.zeros((0, len(labels), len(labels)), np.float16))
     replace_rng = random.Random(f"mention-replace-{t.seed}")  # apart from `rng`, which then draws as without it
     monitor = TrainingMonitor(t.epochs, progress)
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
-        epoch_examples = examples
+        epoch_examples, epoch_soft, taught = examples, soft, None
         if replacer is not None:
-            epoch_examples = _replaced_examples(
+            epoch_examples, changed = _replaced_examples(
                 replacer, train_sents, examples, featurizer, label_ids, windows, replace_rng
             )
             lengths = [len(tags) for _, tags in epoch_examples]
+            if soft is not None:  # the teachers' marginals are for the sentences as written
+                taught = [i not in changed for i in range(len(epoch_examples))]
+                epoch_soft = [soft[i] if ok else none for i, ok in enumerate(taught)]
         window_of = None
         if config.features.doc_memory:
             epoch_batches = _window_batches(windows, lengths, t.batch_size, rng)
@@ -477,8 +490,9 @@ def train(
             bar,
             f"epoch {epoch}",  # type: ignore[arg-type]
             window_of,
-            soft,
+            epoch_soft,
             gold if unlabelled else None,
+            taught,
         )
         total_loss = world.sum(total_loss)
         if epoch_average is not None and world.is_main:  # only rank 0 evaluates it

@@ -13,7 +13,8 @@ from ner import checkpoint, distill
 from ner.config import load_config
 from ner.conll import read_conll
 from ner.crf import ConstrainedCRF
-from ner.distill import collate_targets, soft_nll, teacher_marginals
+from ner.distill import SoftTargets, collate_targets, soft_nll, teacher_marginals
+from ner.objective import TrainingObjective
 from ner.tags import allowed_transitions, bioes_labels
 from ner.train import TrainResult, train
 
@@ -151,11 +152,48 @@ def test_a_student_of_the_teacher_alone_learns_the_tags(teacher_en: TrainResult,
 def test_a_chinese_student_with_a_document_memory_teacher(tmp_path_factory: pytest.TempPathFactory, tmp_path) -> None:
     zh = ["features.bigram_dim=8", "features.softword_dim=4", "features.bigram_min_count=1"]
     teacher = _teacher(tmp_path_factory, "zh", ZH_TRAIN, [*zh, "features.doc_memory=4"])
-    # the Chinese defaults replace mentions, which the teachers' marginals of the sentences as written rule out
-    overrides = [*TINY, *zh, "train.epochs=2", f"train.teachers={teacher.checkpoint}", "train.mention_replace=0"]
-    config = load_config("zh", overrides=overrides)
-    result = train(config, ZH_TRAIN, tmp_path, dev_path=ZH_TRAIN, progress=False)
+    text = tmp_path / "text.txt"  # unlabelled lines, which mention replacement leaves alone
+    text.write_text("".join("".join(s.tokens) + "\n" for s in read_conll(ZH_TRAIN).sentences[:3]), encoding="utf-8")
+    # mention replacement (the Chinese defaults' 0.3, here 0.5) beside the teachers: rewritten rows learn their tags
+    overrides = [*TINY, *zh, "train.epochs=2", f"train.teachers={teacher.checkpoint}", "train.mention_replace=0.5"]
+    config = load_config("zh", overrides=[*overrides, f"train.unlabelled={text}", "features.doc_memory=4"])
+    result = train(config, ZH_TRAIN, tmp_path / "student", dev_path=ZH_TRAIN, progress=False)
     assert result.epochs_run == 2
+    assert json.loads((result.checkpoint / "config.json").read_text())["train"]["mention_replace"] == 0.5
+
+
+def test_a_row_rewritten_by_mention_replacement_learns_its_gold_tags_alone(teacher_en: TrainResult) -> None:
+    model, featurizer, _ = checkpoint.load(teacher_en.checkpoint)
+    sentences = read_conll(EN_TRAIN).sentences[:3]
+    k = len(model.labels)
+    gold = [[model.labels.index(tag) for tag in s.tags] for s in sentences]
+    own = teacher_marginals([str(teacher_en.checkpoint)], sentences, model.labels)
+    none = [SoftTargets(np.zeros((0, k), np.float32), np.zeros((0, k, k), np.float16))] * 3  # as training passes
+    wrong = []  # all the mass on S-PER at every token
+    for s in sentences:
+        unary = np.zeros((len(s.tokens), k), np.float32)
+        pairwise = np.zeros((len(s.tokens), k, k), np.float16)
+        unary[:, model.labels.index("S-PER")] = 1.0
+        pairwise[1:, model.labels.index("S-PER"), model.labels.index("S-PER")] = 1.0
+        wrong.append(SoftTargets(unary, pairwise))
+    objective = TrainingObjective(model, teacher_weight=0.5)
+    objective.eval()  # no dropout: the same batch scores the same
+
+    def loss(targets: list[SoftTargets], taught: list[bool] | None, weight: float = 0.5) -> float:
+        batch = featurizer.collate([featurizer.encode(s.tokens) for s in sentences], gold)
+        batch.soft_unary, batch.soft_pairwise = collate_targets(targets, batch.mask.shape[1])
+        batch.taught = None if taught is None else torch.tensor(taught)
+        objective.teacher_weight = weight
+        with torch.no_grad():
+            return objective.loss(batch).item()
+
+    gold_alone = loss(own, None, weight=0.0)
+    assert loss(none, [False, False, False]) == pytest.approx(gold_alone, rel=1e-6)
+    assert loss(wrong, [False, False, False]) == pytest.approx(gold_alone, rel=1e-6), "their targets are not read"
+    assert loss(own, [True, True, True]) == pytest.approx(loss(own, None), rel=1e-6)
+    assert loss(wrong, [True, True, True]) > loss(own, [True, True, True]) + 1.0, "the taught rows read them"
+    mixed = loss(wrong, [False, True, True])
+    assert loss(own, [True, True, True]) < mixed < loss(wrong, [True, True, True])
 
 
 def _recorded_teacher(directory, train_sha: str, dev: dict) -> str:
