@@ -79,3 +79,21 @@ def test_the_split_script_writes_the_split_ner_train_holds_out(tmp_path, capsys)
         written = read_conll(tmp_path / f"s.{name}.txt").sentences
         assert [(s.tokens, s.tags) for s in written] == [(s.tokens, s.tags) for s in expected]
         assert summary[name]["sentences"] == len(expected) > 0
+
+
+def test_the_survey_counts_dev_mentions_the_training_part_never_has(capsys) -> None:
+    split = load_script("split_dev")
+    train = [Sentence(("Paris", "is", "big"), ("S-LOC", "O", "O")), Sentence(("Ann", "Lee"), ("B-PER", "E-PER"))]
+    dev = [Sentence(("Paris", "and", "Bob"), ("S-LOC", "O", "S-PER")), Sentence(("Paris",), ("S-ORG",))]
+    assert split.mentions(train) == [("LOC", ("Paris",)), ("PER", ("Ann", "Lee"))]
+    assert split.unseen_share(train, dev) == (3, 2 / 3)  # Bob, and Paris as an organisation
+    split.main([str(ZH_TRAIN), "--survey", "--blocks", "1,5", "--seeds", "1", "--fraction", "0.3"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["block"], r["seed"]) for r in rows] == [(1, 1), (5, 1)]
+    for row in rows:
+        train_part, dev_part = split_dev(read_conll(ZH_TRAIN).sentences, 0.3, 1, row["block"])
+        count, share = split.unseen_share(train_part, dev_part)
+        assert (row["sentences"], row["mentions"], row["unseen"]) == (len(dev_part), count, round(share, 4))
+        assert count > 0
+    with pytest.raises(SystemExit):
+        split.main([str(ZH_TRAIN)])  # neither --out nor --survey
