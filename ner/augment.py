@@ -57,7 +57,7 @@ class MentionReplacer:
         self.dictionary_share = dictionary_share
         pool: dict[str, set[tuple[str, ...]]] = {}
         for sentence in sentences:
-            for label, tokens in _mentions(sentence):
+            for label, tokens in mentions(sentence):
                 pool.setdefault(label, set()).add(tokens)
         # sorted: the same draws for the same seed, whatever the set order
         self.pool: dict[str, list[tuple[str, ...]]] = {label: sorted(names) for label, names in pool.items()}
@@ -173,6 +173,7 @@ def _untagged_words(sentences: Sequence[Sentence], words: set[str]) -> set[str]:
     return found
 
 
-def _mentions(sentence: Sentence) -> list[Mention]:
+def mentions(sentence: Sentence) -> list[Mention]:
+    """The mentions of a sentence (BIOES tags), each as its type and tokens."""
     spans, _ = to_spans(sentence.tags, "bioes")
     return [(span.label, tuple(sentence.tokens[span.start : span.end])) for span in spans]

@@ -22,25 +22,16 @@ import argparse
 import json
 from pathlib import Path
 
+from ner.augment import mentions
 from ner.conll import read_conll, write_conll
-from ner.tags import to_spans
 from ner.train import split_dev
 from ner.types import Sentence
 
 
-def mentions(sentences: list[Sentence]) -> list[tuple[str, tuple[str, ...]]]:
-    """Each mention of ``sentences`` (BIOES tags) as its type and tokens."""
-    out = []
-    for s in sentences:
-        spans, _ = to_spans(s.tags, "bioes")
-        out += [(span.label, tuple(s.tokens[span.start : span.end])) for span in spans]
-    return out
-
-
 def unseen_share(train: list[Sentence], dev: list[Sentence]) -> tuple[int, float]:
     """The number of ``dev``'s mentions, and the share of them that ``train`` never has as a mention."""
-    seen = set(mentions(train))
-    found = mentions(dev)
+    seen = {m for s in train for m in mentions(s)}
+    found = [m for s in dev for m in mentions(s)]
     return len(found), (sum(m not in seen for m in found) / len(found) if found else 0.0)
 
 
