@@ -50,18 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocks", type=_ints, default=[1, 100], help="with --survey: block sizes (default 1,100)")
     parser.add_argument("--seeds", type=_ints, default=[1, 2, 3], help="with --survey: seeds (default 1,2,3)")
     args = parser.parse_args(argv)
-    sentences = read_conll(args.train).sentences
+    read = read_conll(args.train).sentences
     if args.survey:
         for block in args.blocks:
             for seed in args.seeds:
-                train, dev = split_dev(sentences, args.fraction, seed, block)
+                train, dev = split_dev(read, args.fraction, seed, block)
                 count, share = unseen_share(train, dev)
                 row = {"block": block, "seed": seed, "sentences": len(dev), "mentions": count}
                 print(json.dumps({**row, "unseen": round(share, 4)}))
         return 0
     if not args.out:
         parser.error("--out is needed (or --survey)")
-    train, dev = split_dev(sentences, args.fraction, args.seed, args.block)
+    train, dev = split_dev(read, args.fraction, args.seed, args.block)
     summary = {}
     for name, sentences in (("train", train), ("dev", dev)):
         path = Path(f"{args.out}.{name}.txt")
