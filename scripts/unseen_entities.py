@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from seqeval.metrics.sequence_labeling import get_entities
 
-from ner import checkpoint
+from ner import augment, checkpoint
 from ner.conll import read_conll
 from ner.evaluate import predict_sequences
 from ner.features import Featurizer
@@ -44,6 +44,7 @@ def _unseen_words(
 
 
 def _mention(entity: tuple[int, str, int, int], tokens: Sequence[Sequence[str]]) -> tuple[str, tuple[str, ...]]:
+    """An entity's identity across files, as :func:`ner.augment.mentions` gives it: its type and tokens."""
     i, label, start, end = entity
     return label, tuple(tokens[i][start : end + 1])
 
@@ -81,8 +82,7 @@ def breakdown(
     tokens = [s.tokens for s in sequences]
     gold, pred = _entities([s.tags for s in sequences]), _entities(predicted)
     if mentions:
-        train_tokens = [s.tokens for s in train]
-        seen_mentions = {_mention(e, train_tokens) for e in _entities([s.tags for s in train])}
+        seen_mentions = {m for s in train for m in augment.mentions(s)}
         new = {e for e in gold | pred if _mention(e, tokens) not in seen_mentions}
         unseen_of = {e: list(_mention(e, tokens)[1]) if e in new else [] for e in gold | pred}
     else:
