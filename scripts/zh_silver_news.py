@@ -23,12 +23,14 @@ Paragraphs are dropped as ``scripts/zh_unlabelled_text.py`` drops them (``--excl
 annotations of its output line up with them (checked: each annotation's text must be its paragraph's). Each kept
 paragraph is split into sentences and characters by the service's Chinese tokenizer and written as a CoNLL file
 (one character and its tag per line, ``--scheme``, a ``-DOCSTART-`` line before each paragraph), which ``ner train``
-reads as labelled data::
+reads as labelled data. A file holds one scheme, so ``--scheme`` must be the one of the file it joins (BIOES, the
+default, is what ``scripts/split_dev.py`` writes; MSRA's own files are BMES)::
 
     python scripts/zh_unlabelled_text.py --exclude ../shared/data/msra/test.txt --out runs/pd199801.txt
     ner annotate --model zh --input runs/pd199801.txt --output runs/pd199801.zh.jsonl --format text
     python scripts/zh_silver_news.py --exclude ../shared/data/msra/test.txt --annotations runs/pd199801.zh.jsonl \\
         --out runs/pd199801.silver.txt
+    { cat runs/msra-s1.train.txt; echo; cat runs/pd199801.silver.txt; } > runs/msra-s1-silver.train.txt
 
 Prints one JSON line: paragraphs, sentences, entities by type, and how many of each mending were made.
 """
@@ -160,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude", action="append", default=[], help="drop paragraphs sharing text with this file")
     parser.add_argument("--ngram", type=int, default=10, help="shared strings of this many characters drop a paragraph")
     parser.add_argument("--annotations", type=Path, required=True, help="ner annotate's JSON lines on the kept text")
-    parser.add_argument("--scheme", choices=SCHEMES, default="bmes", help="the tags written (default: MSRA's bmes)")
+    parser.add_argument(
+        "--scheme", choices=SCHEMES, default="bioes", help="the tags written (default: bioes, as split_dev.py writes)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.ngram < 2:
