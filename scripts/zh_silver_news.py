@@ -32,7 +32,9 @@ default, is what ``scripts/split_dev.py`` writes; MSRA's own files are BMES)::
         --out runs/pd199801.silver.txt
     { cat runs/msra-s1.train.txt; echo; cat runs/pd199801.silver.txt; } > runs/msra-s1-silver.train.txt
 
-Prints one JSON line: paragraphs, sentences, entities by type, and how many of each mending were made.
+``--no-mend`` writes the model's entities as they are: the same sentences without the name tags' mending, the
+control that tells the mending from the hard labels themselves. Prints one JSON line: paragraphs, sentences,
+entities by type, and how many of each mending were made.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scheme", choices=SCHEMES, default="bioes", help="the tags written (default: bioes, as split_dev.py writes)"
     )
+    parser.add_argument(
+        "--no-mend", action="store_true", help="write the model's entities as they are (the control for the mending)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.ngram < 2:
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         if record.get("text") != text or "entities" not in record:
             raise SystemExit(f"{args.annotations}:{number}: not the annotation of paragraph {number} ({text[:20]}…)")
         model = [Entity(e["start"], e["end"], e["label"]) for e in record["entities"]]
-        mended = mend(model, words, counts)
+        mended = model if args.no_mend else mend(model, words, counts)
         types.update(entity.label for entity in mended)
         parts.append("-DOCSTART- O\n\n")
         for tokens, tags in sentences(text, mended, args.scheme, counts):

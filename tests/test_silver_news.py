@@ -120,6 +120,18 @@ def test_the_script_writes_each_paragraph_as_a_document_of_sentences(tmp_path, c
     assert "".join(sentences[0].tokens) == "12月，张三在大理工作。", "split into sentences; digits ASCII as in MSRA"
 
 
+def test_without_mending_the_models_entities_are_written_as_they_are(tmp_path, capsys) -> None:
+    source, annotations = _write_corpus(tmp_path)
+    out = tmp_path / "silver.txt"
+    args = ["--source", str(source), "--annotations", str(annotations), "--out", str(out), "--no-mend"]
+    assert silver.main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mended"] == {} and summary["entities"] == {"ORG": 1, "PER": 2}
+    sentences = read_conll(out).sentences
+    found = ["".join(s.tokens[span.start : span.end]) for s in sentences for span in to_spans(s.tags, "bioes")[0]]
+    assert found == ["张三", "新华社", "王五摄"]
+
+
 def test_annotations_of_other_text_are_refused_with_the_line(tmp_path) -> None:
     source, annotations = _write_corpus(tmp_path)
     out = tmp_path / "silver.txt"
