@@ -47,7 +47,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ner.conll import read_conll
+from ner.conll import DOCSTART, format_conll, read_conll
 from ner.tags import SCHEMES, Scheme, from_spans
 from ner.tokenize import tokenizer_for
 from ner.types import Span
@@ -195,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         model = [Entity(e["start"], e["end"], e["label"]) for e in record["entities"]]
         mended = model if args.no_mend else mend(model, words, counts)
         types.update(entity.label for entity in mended)
-        parts.append("-DOCSTART- O\n\n")
+        parts.append(f"{DOCSTART} O\n\n")
         for tokens, tags in sentences(text, mended, args.scheme, counts):
-            parts.append("".join(f"{token} {tag}\n" for token, tag in zip(tokens, tags)) + "\n")
+            parts.append(format_conll(tokens, tags))
             written += 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(parts), encoding="utf-8")

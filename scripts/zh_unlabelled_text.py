@@ -83,20 +83,30 @@ class Word:
     tag: str
 
 
+def tagged_line(line: str) -> tuple[str, list[Word]]:
+    """One paragraph of ``word/tag`` items as text (full-width digits and letters ASCII) with its words' offsets and
+    tags. Raises ``ValueError`` naming the first item that is not ``word/tag``."""
+    text, words = [], []
+    for item in line.split():
+        word, slash, tag = item.rpartition("/")
+        if not slash or not word:
+            raise ValueError(f"expected word/tag items, found {item!r}")
+        start = words[-1].end if words else 0
+        text.append(word.translate(ASCII))
+        words.append(Word(start, start + len(word), tag))
+    return "".join(text), words
+
+
 def tagged_paragraphs(path: Path) -> Iterator[tuple[str, list[Word]]]:
-    """The corpus's paragraphs as text (full-width digits and letters ASCII) with their words' offsets and tags."""
+    """The corpus's paragraphs as :func:`tagged_line` reads them; an unreadable line ends the run with its number."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
-            text, words = [], []
-            for item in line.split():
-                word, slash, tag = item.rpartition("/")
-                if not slash or not word:
-                    raise SystemExit(f"{path}:{number}: expected word/tag items, found {item!r}")
-                start = words[-1].end if words else 0
-                text.append(word.translate(ASCII))
-                words.append(Word(start, start + len(word), tag))
+            try:
+                text, words = tagged_line(line)
+            except ValueError as err:
+                raise SystemExit(f"{path}:{number}: {err}") from None
             if words:
-                yield "".join(text), words
+                yield text, words
 
 
 def paragraphs(path: Path) -> Iterator[str]:

@@ -14,17 +14,12 @@ from ner.tags import to_spans
 from .conftest import load_script
 
 silver = load_script("zh_silver_news")
+unlabelled = load_script("zh_unlabelled_text")
 
 
 def _words(line: str) -> tuple[str, list]:
     """A paragraph of ``word/tag`` items, as the script reads it."""
-    text, words = [], []
-    for item in line.split():
-        word, _, tag = item.rpartition("/")
-        start = words[-1].end if words else 0
-        text.append(word)
-        words.append(silver.Word(start, start + len(word), tag))
-    return "".join(text), words
+    return unlabelled.tagged_line(line)
 
 
 def _mend(line: str, model: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], Counter]:
