@@ -17,14 +17,9 @@ silver = load_script("zh_silver_news")
 unlabelled = load_script("zh_unlabelled_text")
 
 
-def _words(line: str) -> tuple[str, list]:
-    """A paragraph of ``word/tag`` items, as the script reads it."""
-    return unlabelled.tagged_line(line)
-
-
 def _mend(line: str, model: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], Counter]:
     """Mend ``model`` (entity text, label; each text found once in the paragraph) and return the same form."""
-    text, words = _words(line)
+    text, words = unlabelled.tagged_line(line)
     entities = [silver.Entity(text.index(t), text.index(t) + len(t), label) for t, label in model]
     counts: Counter[str] = Counter()
     mended = silver.mend(entities, words, counts)
@@ -32,7 +27,7 @@ def _mend(line: str, model: list[tuple[str, str]]) -> tuple[list[tuple[str, str]
 
 
 def test_a_surname_and_given_name_are_one_person_and_names_run_together_stay_apart() -> None:
-    text, words = _words("江/nr  泽民/nr  李/nr  鹏/nr  会见/v  克林顿/nr  于/p  北京/ns  新华社/nt")
+    text, words = unlabelled.tagged_line("江/nr  泽民/nr  李/nr  鹏/nr  会见/v  克林顿/nr  于/p  北京/ns  新华社/nt")
     found = [(text[n.start : n.end], n.label) for n in silver.names(words)]
     assert found == [("江泽民", "PER"), ("李鹏", "PER"), ("克林顿", "PER"), ("北京", "LOC"), ("新华社", "ORG")]
 
