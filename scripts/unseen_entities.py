@@ -5,9 +5,10 @@
 
 An entity (gold or predicted) is *unseen* when at least one of its words, in the model's lookup form
 (lower-cased, digits as 0), never occurs in the training file, and *seen* otherwise, so the groups are
-the same for every model trained on that file. Precision, recall and F1 are computed within each group
-with strict matching (exact span and type); ``covered`` is the share of unseen gold entities whose
-unseen words all have a vector in the model (a pretrained row rather than ``<unk>``).
+the same for every model trained on that file. ``--train`` may be given more than once: what any of the files has
+counts as seen (a corpus and the silver-labelled text beside it). Precision, recall and F1 are computed within each
+group with strict matching (exact span and type); ``covered`` is the share of unseen gold entities whose unseen words
+all have a vector in the model (a pretrained row rather than ``<unk>``).
 With ``--mentions``, an entity is *unseen* when its exact token string and type never occur as an entity in the
 training file (for Chinese, whose "words" are characters, this is the split that tells names apart). With
 ``--dictionary`` besides, it also gives the recall of the gold entities of each type, seen and unseen, by their
@@ -72,12 +73,12 @@ def _recall_by_dictionary(
 
 
 def breakdown(
-    model_path: str, train_path: str, data_path: str, mentions: bool = False, dictionary: bool = False
+    model_path: str, train_paths: Sequence[str], data_path: str, mentions: bool = False, dictionary: bool = False
 ) -> dict:
-    """Scores of one model on ``data_path`` for entities seen and unseen in ``train_path`` (by their words, or
-    with ``mentions`` by the whole mention and its type)."""
+    """Scores of one model on ``data_path`` for entities seen and unseen in the files ``train_paths`` (by their
+    words, or with ``mentions`` by the whole mention and its type)."""
     model, featurizer, _ = checkpoint.load(model_path)
-    train = read_conll(train_path).sentences
+    train = [sentence for path in train_paths for sentence in read_conll(path).sentences]
     sequences, predicted = predict_sequences(model, featurizer, read_conll(data_path).sentences)
     tokens = [s.tokens for s in sequences]
     gold, pred = _entities([s.tags for s in sequences]), _entities(predicted)
@@ -109,7 +110,9 @@ def breakdown(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", required=True, help="the training file whose words count as seen")
+    parser.add_argument(
+        "--train", action="append", required=True, help="a training file whose words count as seen (repeatable)"
+    )
     parser.add_argument("--data", required=True, help="gold file to score")
     parser.add_argument("--model", action="append", required=True, help="model name or checkpoint (repeatable)")
     parser.add_argument("--mentions", action="store_true", help="unseen: the mention and type, not a word, is new")
