@@ -28,8 +28,10 @@ class FeatureConfig:
 
     lang: Lang = "en"
     word_dim: int = 50  # word embeddings (en) or character unigram embeddings (zh)
-    # initial vectors: GloVe (en), word2vec trained on the training text itself (words and bigrams), or none
-    pretrained: Literal["glove-6b-50d", "train-text", "none"] = "glove-6b-50d"
+    # initial vectors: GloVe (en), word2vec trained on the training text itself (words and bigrams), none, or
+    # a vectors file (ner/vectors.py): NAME of a shipped ner/pretrained/vectors-NAME.safetensors, or a path to one
+    # or to a word2vec text file; its vectors must have word_dim components
+    pretrained: str = "glove-6b-50d"
     # most frequent pretrained words carried in the checkpoint; those never seen in training keep their
     # vectors fixed and in int8 (300k GloVe words: 268k rows, 13 MB), so text from other domains and later
     # years finds vectors for far more of its rare words than with the 80k carried before (docs/ACCURACY.md)

@@ -47,6 +47,7 @@ from ner.stopping import EarlyStopping
 from ner.tags import Scheme, bioes_labels
 from ner.types import Sentence
 from ner.unlabelled import PLACEHOLDER, read_unlabelled
+from ner.vectors import load_vectors
 from ner.word2vec import train_text_vectors
 
 logger = logging.getLogger(__name__)
@@ -106,9 +107,17 @@ def _pretrained(
     if config.features.pretrained == "train-text":
         keys = [[word_key(tok, config.features) for tok in s] for s in token_lists]
         return [], train_text_vectors(keys, config.features.word_dim, config.train.seed)
-    from ner.glove import load_glove
+    if config.features.pretrained == "glove-6b-50d":
+        from ner.glove import load_glove
 
-    words, vectors = load_glove()
+        words, vectors = load_glove()
+    else:
+        words, vectors = load_vectors(config.features.pretrained)
+        if vectors.shape[1] != config.features.word_dim:
+            raise ValueError(
+                f"features.pretrained = {config.features.pretrained!r}: its vectors have {vectors.shape[1]} "
+                f"components, features.word_dim is {config.features.word_dim}"
+            )
     table: dict[str, Any] = {}
     keys: list[str] = []
     for rank, (word, vec) in enumerate(zip(words, vectors)):
